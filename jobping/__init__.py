@@ -1,0 +1,1 @@
+"""JobPing's runtime core, shared by the worker and the scanner."""

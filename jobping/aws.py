@@ -1,0 +1,65 @@
+"""The one place that builds boto3 clients.
+
+Clients are built once per process and passed to whoever needs them; nothing creates a client per
+message. Retries use botocore's "standard" mode (exponential backoff with jitter, retry quota).
+`AWS_ENDPOINT_URL` is honoured by boto3 itself; passing it explicitly as well keeps the override
+visible in one place and lets tests point a client at a local server without touching os.environ.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sqs import SQSClient
+
+    from jobping.settings import AwsSettings
+
+Service = Literal["sqs", "secretsmanager", "sesv2", "bedrock-runtime"]
+
+
+def client_config(
+    *, max_pool_connections: int = 10, read_timeout: float = 60, max_attempts: int = 5
+) -> Config:
+    """botocore Config shared by every client: standard retries, bounded timeouts."""
+    return Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=5,
+        read_timeout=read_timeout,
+        max_pool_connections=max_pool_connections,
+    )
+
+
+@overload
+def make_client(service: Literal["sqs"], aws: AwsSettings, **kw: Any) -> SQSClient: ...
+@overload
+def make_client(
+    service: Literal["secretsmanager"], aws: AwsSettings, **kw: Any
+) -> SecretsManagerClient: ...
+@overload
+def make_client(service: Literal["sesv2"], aws: AwsSettings, **kw: Any) -> SESV2Client: ...
+@overload
+def make_client(
+    service: Literal["bedrock-runtime"], aws: AwsSettings, **kw: Any
+) -> BedrockRuntimeClient: ...
+def make_client(service: Service, aws: AwsSettings, **config: Any) -> Any:
+    """Build a client for `service` in the configured region and endpoint.
+
+    Args:
+        service: the AWS service name.
+        aws: region and optional endpoint override.
+        **config: overrides for `client_config` (pool size, read timeout, attempts).
+    """
+    endpoint = str(aws.aws_endpoint_url).rstrip("/") if aws.aws_endpoint_url else None
+    return boto3.session.Session().client(
+        service,
+        region_name=aws.aws_region,
+        endpoint_url=endpoint,
+        config=client_config(**config),
+    )

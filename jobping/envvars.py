@@ -1,0 +1,36 @@
+"""Names of the environment variables in ARCHITECTURE.md's contract.
+
+Plain constants and nothing else: the Pulumi components import this module to write the task
+definitions, so it must not import anything of the runtime (no boto3, no psycopg).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+JOB_QUEUE_URL: Final = "JOB_QUEUE_URL"
+DATABASE_URL: Final = "DATABASE_URL"
+DATABASE_SECRET_ARN: Final = "DATABASE_SECRET_ARN"  # noqa: S105  # a name, not a secret
+DATABASE_HOST: Final = "DATABASE_HOST"
+DATABASE_PORT: Final = "DATABASE_PORT"
+DATABASE_NAME: Final = "DATABASE_NAME"
+DATABASE_SSLMODE: Final = "DATABASE_SSLMODE"
+AWS_REGION: Final = "AWS_REGION"
+AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
+WORKER_CONCURRENCY: Final = "WORKER_CONCURRENCY"
+WORKER_BATCH_SIZE: Final = "WORKER_BATCH_SIZE"
+WORKER_WAIT_SECONDS: Final = "WORKER_WAIT_SECONDS"
+WORKER_DRAIN_SECONDS: Final = "WORKER_DRAIN_SECONDS"
+HEALTH_PORT: Final = "HEALTH_PORT"
+SCANNER_SOURCES: Final = "SCANNER_SOURCES"
+LOG_LEVEL: Final = "LOG_LEVEL"
+LOG_FORMAT: Final = "LOG_FORMAT"
+ANALYZER: Final = "ANALYZER"
+BEDROCK_MODEL_ID: Final = "BEDROCK_MODEL_ID"
+NOTIFIER: Final = "NOTIFIER"
+SES_FROM_ADDRESS: Final = "SES_FROM_ADDRESS"
+
+#: Port the worker's health server listens on when HEALTH_PORT is not set.
+DEFAULT_HEALTH_PORT: Final = 8080
+#: Path of the worker's health endpoint (the container health check calls it).
+HEALTH_PATH: Final = "/health"

@@ -1,0 +1,116 @@
+"""Typed settings for the worker and the scanner, read once from the environment.
+
+The names and defaults are ARCHITECTURE.md's environment contract. `load()` turns any missing or
+invalid variable into one line on stderr naming it and exit code 2, so a misconfigured task
+stops at once instead of failing later on its first message.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AnyUrl, BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jobping import envvars
+
+EXIT_BAD_CONFIG = 2
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+class DatabaseSettings(BaseSettings):
+    """Where Postgres is and how to authenticate.
+
+    Either `DATABASE_URL` (a libpq URL), or `DATABASE_SECRET_ARN` plus host and name, in which
+    case the credentials are read from Secrets Manager each time a connection is opened.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    database_url: str | None = Field(default=None, min_length=1)
+    database_secret_arn: str | None = Field(default=None, pattern=r"^arn:aws[\w-]*:secretsmanager:")
+    database_host: str | None = Field(default=None, min_length=1)
+    database_port: int = Field(default=5432, ge=1, le=65535)
+    database_name: str = Field(default="jobping", min_length=1)
+    database_sslmode: SslMode = "prefer"
+
+    @model_validator(mode="after")
+    def _one_credential_source(self) -> DatabaseSettings:
+        if self.database_url and self.database_secret_arn:
+            raise ValueError(
+                f"set either {envvars.DATABASE_URL} or {envvars.DATABASE_SECRET_ARN}, not both"
+            )
+        if not self.database_url and not self.database_secret_arn:
+            raise ValueError(f"{envvars.DATABASE_URL} or {envvars.DATABASE_SECRET_ARN} is required")
+        if self.database_secret_arn and not self.database_host:
+            raise ValueError(
+                f"{envvars.DATABASE_HOST} is required with {envvars.DATABASE_SECRET_ARN}"
+            )
+        return self
+
+
+class AwsSettings(BaseSettings):
+    """Region and optional endpoint override (moto, ElasticMQ, LocalStack)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    aws_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    aws_endpoint_url: AnyUrl | None = None
+
+
+class CommonSettings(DatabaseSettings, AwsSettings):
+    """What both programs need: the queue, the database, AWS and logging."""
+
+    job_queue_url: AnyUrl
+    log_level: Annotated[LogLevel, BeforeValidator(_upper)] = "INFO"
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="json in containers, text on a terminal (auto when unset)"
+    )
+
+
+class WorkerSettings(CommonSettings):
+    """The worker's tuning knobs (ARCHITECTURE.md defaults)."""
+
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    worker_batch_size: int = Field(default=10, ge=1, le=10)
+    worker_wait_seconds: int = Field(default=20, ge=0, le=20)
+    worker_drain_seconds: float = Field(default=90, ge=0, le=3600)
+    health_port: int = Field(default=envvars.DEFAULT_HEALTH_PORT, ge=0, le=65535)
+
+
+class ScannerSettings(CommonSettings):
+    """The scanner's sources: a path to a YAML/JSON file, or inline JSON."""
+
+    scanner_sources: str = Field(min_length=1)
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the first invalid variable and why."""
+    first = error.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    name = loc[0].upper() if loc else ""
+    message = first["msg"].removeprefix("Value error, ")
+    if not name:  # model-level rule: the message already names the variables
+        return f"invalid configuration: {message}"
+    if first["type"] == "missing":
+        return f"missing setting {name}: required"
+    return f"invalid setting {name}: {message}"
+
+
+def load(cls: type[S], prog: str) -> S:
+    """Read `cls` from the environment, or exit 2 with one line naming the bad variable."""
+    try:
+        return cls()
+    except ValidationError as error:
+        sys.stderr.write(f"{prog}: {describe_error(error)}\n")
+        raise SystemExit(EXIT_BAD_CONFIG) from None

@@ -1,0 +1,127 @@
+"""The pool reads credentials from Secrets Manager per connection: rotation needs no restart."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from jobping.aws import make_client
+from jobping.db import CredentialsError, conninfo_for, open_pool
+from jobping.local.postgres import EmbeddedPostgres
+from jobping.settings import AwsSettings, DatabaseSettings
+
+
+def _set_password(postgres: EmbeddedPostgres, role: str, password: str) -> None:
+    with psycopg.connect(postgres.superuser_url(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
+        )
+
+
+def _kick(postgres: EmbeddedPostgres, role: str) -> None:
+    """Close the role's server connections, as a restart, failover or max_lifetime would."""
+    with psycopg.connect(postgres.superuser_url(), autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+        )
+
+
+@pytest.fixture
+def rotating(postgres: EmbeddedPostgres, aws_settings: AwsSettings) -> tuple[str, str, str]:
+    """A role, its database and a Secrets Manager secret holding its first password."""
+    role = f"rot_{uuid.uuid4().hex[:8]}"
+    postgres.ensure_database(role, role, "first-password")
+    secrets = make_client("secretsmanager", aws_settings)
+    arn = secrets.create_secret(
+        Name=f"db/{role}",
+        SecretString=json.dumps({"username": role, "password": "first-password"}),
+    )["ARN"]
+    return role, role, arn
+
+
+def _settings(postgres: EmbeddedPostgres, dbname: str, arn: str) -> DatabaseSettings:
+    return DatabaseSettings(
+        database_secret_arn=arn,
+        database_host="127.0.0.1",
+        database_port=postgres.port,
+        database_name=dbname,
+        database_sslmode="disable",
+    )
+
+
+def test_rotated_password_is_used_by_new_connections(
+    postgres: EmbeddedPostgres, aws_settings: AwsSettings, rotating: tuple[str, str, str]
+) -> None:
+    role, dbname, arn = rotating
+    secrets = make_client("secretsmanager", aws_settings)
+    conninfo = conninfo_for(_settings(postgres, dbname, arn), secrets)
+    with open_pool(conninfo, size=2, wait=True, timeout=10) as pool:
+        with pool.connection() as conn:
+            assert conn.execute("SELECT current_user").fetchone() == (role,)
+
+        # Rotate the way RDS does: new password in the database and in the secret.
+        _set_password(postgres, role, "second-password")
+        secrets.put_secret_value(
+            SecretId=arn,
+            SecretString=json.dumps({"username": role, "password": "second-password"}),
+        )
+        with pool.connection() as conn:  # connections opened before rotation still work
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+
+        _kick(postgres, role)
+        pool.check()  # drops the dead connections and opens new ones with the new password
+        for _ in range(4):
+            with pool.connection() as conn:
+                assert conn.execute("SELECT current_user").fetchone() == (role,)
+
+
+def test_stale_secret_fails_to_connect(
+    postgres: EmbeddedPostgres, aws_settings: AwsSettings, rotating: tuple[str, str, str]
+) -> None:
+    """The control for the test above: without reading the secret again, log-in fails."""
+    role, dbname, arn = rotating
+    secrets = make_client("secretsmanager", aws_settings)
+    conninfo = conninfo_for(_settings(postgres, dbname, arn), secrets)
+    assert callable(conninfo)
+    frozen = conninfo()
+    _set_password(postgres, role, "third-password")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(frozen).close()
+    secrets.put_secret_value(
+        SecretId=arn, SecretString=json.dumps({"username": role, "password": "third-password"})
+    )
+    psycopg.connect(conninfo()).close()
+
+
+def test_secret_without_password_is_a_clear_error(
+    postgres: EmbeddedPostgres, aws_settings: AwsSettings
+) -> None:
+    secrets = make_client("secretsmanager", aws_settings)
+    arn = secrets.create_secret(Name=f"db/bad-{uuid.uuid4().hex[:6]}", SecretString="{}")["ARN"]
+    conninfo = conninfo_for(_settings(postgres, "jobping", arn), secrets)
+    assert callable(conninfo)
+    with pytest.raises(CredentialsError, match="no username/password"):
+        conninfo()
+
+
+def test_database_url_is_used_as_given(db: str) -> None:
+    assert conninfo_for(DatabaseSettings(database_url=db)) == db
+    with open_pool(db, size=1, wait=True) as pool, pool.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (0,)
+
+
+def test_embedded_server_survives_stop_and_start(postgres: EmbeddedPostgres, db: str) -> None:
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('kept@example.com')")
+    postgres.stop()
+    assert not postgres.is_running()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(db, connect_timeout=2).close()
+    postgres.start()
+    assert postgres.is_running()
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT email FROM users").fetchall() == [("kept@example.com",)]

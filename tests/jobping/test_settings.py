@@ -1,0 +1,132 @@
+"""Settings: the env contract's defaults, and one clear line + exit 2 for a bad variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from jobping import settings
+from jobping.settings import ScannerSettings, WorkerSettings
+
+QUEUE = "http://127.0.0.1:9/123456789012/jobs"
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in (
+        "JOB_QUEUE_URL",
+        "DATABASE_URL",
+        "DATABASE_SECRET_ARN",
+        "DATABASE_HOST",
+        "WORKER_CONCURRENCY",
+        "WORKER_BATCH_SIZE",
+        "LOG_LEVEL",
+        "AWS_ENDPOINT_URL",
+        "SCANNER_SOURCES",
+        "AWS_REGION",
+        "HEALTH_PORT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def _exit_line(cls: type[settings.CommonSettings], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exited:
+        settings.load(cls, "prog")
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_worker_defaults_match_the_contract(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    clean_env.setenv("DATABASE_URL", "postgresql://u:p@localhost/jobping")
+    loaded = settings.load(WorkerSettings, "worker")
+    assert (loaded.worker_concurrency, loaded.worker_batch_size) == (8, 10)
+    assert (loaded.worker_wait_seconds, loaded.worker_drain_seconds) == (20, 90)
+    assert loaded.health_port == 8080
+    assert loaded.log_level == "INFO"
+    assert loaded.aws_endpoint_url is None
+
+
+def test_missing_queue_url_names_the_variable(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
+    assert _exit_line(WorkerSettings, capsys) == "prog: missing setting JOB_QUEUE_URL: required"
+
+
+def test_out_of_range_concurrency_names_the_variable(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
+    clean_env.setenv("WORKER_BATCH_SIZE", "11")
+    line = _exit_line(WorkerSettings, capsys)
+    assert line.startswith("prog: invalid setting WORKER_BATCH_SIZE:")
+    assert "10" in line
+
+
+def test_non_numeric_value_names_the_variable(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
+    clean_env.setenv("HEALTH_PORT", "eighty")
+    assert _exit_line(WorkerSettings, capsys).startswith("prog: invalid setting HEALTH_PORT:")
+
+
+def test_database_needs_a_url_or_a_secret(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    line = _exit_line(WorkerSettings, capsys)
+    assert "DATABASE_URL or DATABASE_SECRET_ARN is required" in line
+
+
+def test_secret_arn_needs_a_host(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    clean_env.setenv(
+        "DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+    )
+    assert "DATABASE_HOST is required" in _exit_line(WorkerSettings, capsys)
+
+
+def test_secret_arn_must_be_an_arn(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    clean_env.setenv("DATABASE_SECRET_ARN", "my-secret")
+    clean_env.setenv("DATABASE_HOST", "db.internal")
+    assert _exit_line(WorkerSettings, capsys).startswith(
+        "prog: invalid setting DATABASE_SECRET_ARN"
+    )
+
+
+def test_log_level_is_case_insensitive(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
+    clean_env.setenv("LOG_LEVEL", "debug")
+    clean_env.setenv("SCANNER_SOURCES", "[]")
+    assert settings.load(ScannerSettings, "scanner").log_level == "DEBUG"
+
+
+def test_cli_with_bad_setting_exits_2_with_one_line() -> None:
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://x", "DATABASE_PORT": "0"}
+    result = subprocess.run(
+        [sys.executable, "-m", "jobping", "migrate"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "jobping migrate: invalid setting DATABASE_PORT: Input should be greater than or equal to 1"
+    ]
