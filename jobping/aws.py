@@ -15,13 +15,14 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sqs import SQSClient
 
     from jobping.settings import AwsSettings
 
-Service = Literal["sqs", "secretsmanager", "sesv2", "bedrock-runtime"]
+Service = Literal["sqs", "secretsmanager", "sesv2", "bedrock-runtime", "cloudwatch"]
 
 
 def client_config(
@@ -48,6 +49,10 @@ def make_client(service: Literal["sesv2"], aws: AwsSettings, **kw: Any) -> SESV2
 def make_client(
     service: Literal["bedrock-runtime"], aws: AwsSettings, **kw: Any
 ) -> BedrockRuntimeClient: ...
+@overload
+def make_client(
+    service: Literal["cloudwatch"], aws: AwsSettings, **kw: Any
+) -> CloudWatchClient: ...
 def make_client(service: Service, aws: AwsSettings, **config: Any) -> Any:
     """Build a client for `service` in the configured region and endpoint.
 

@@ -83,6 +83,20 @@ class WorkerSettings(CommonSettings):
     worker_wait_seconds: int = Field(default=20, ge=0, le=20)
     worker_drain_seconds: float = Field(default=90, ge=0, le=3600)
     health_port: int = Field(default=envvars.DEFAULT_HEALTH_PORT, ge=0, le=65535)
+    analyzer: Literal["rules", "bedrock"] = "rules"
+    bedrock_model_id: str | None = Field(default=None, min_length=1)
+    notifier: Literal["log", "ses"] = "log"
+    ses_from_address: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+
+    @model_validator(mode="after")
+    def _pipeline_choices_complete(self) -> WorkerSettings:
+        if self.analyzer == "bedrock" and not self.bedrock_model_id:
+            raise ValueError(
+                f"{envvars.BEDROCK_MODEL_ID} is required with {envvars.ANALYZER}=bedrock"
+            )
+        if self.notifier == "ses" and not self.ses_from_address:
+            raise ValueError(f"{envvars.SES_FROM_ADDRESS} is required with {envvars.NOTIFIER}=ses")
+        return self
 
 
 class ScannerSettings(CommonSettings):

@@ -94,16 +94,31 @@ class EmbeddedPostgres:
             self._chown(self.data_dir)
             self._run(
                 "initdb",
-                "-D", str(self.data_dir), "-U", SUPERUSER, "--encoding=UTF8", "--no-sync",
-                "--auth-local=trust", "--auth-host=scram-sha-256",
-            )  # fmt: skip
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--encoding=UTF8",
+                "--no-sync",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            )
         self.socket_dir.mkdir(exist_ok=True)
         self._chown(self.socket_dir)
         options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir} -c fsync=off"
         self._run(
-            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir),
-            "-l", str(self.data_dir / "server.log"), "-o", options,
-        )  # fmt: skip
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-o",
+            options,
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (`fast` disconnects clients; `immediate` is a crash)."""

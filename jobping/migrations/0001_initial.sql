@@ -73,6 +73,15 @@ CREATE TABLE saved_searches (
 -- Lets the worker notice a changed set of searches cheaply (max(updated_at), count(*)).
 CREATE INDEX saved_searches_active_updated_idx ON saved_searches (updated_at) WHERE active;
 
+CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER saved_searches_touch BEFORE UPDATE ON saved_searches
+    FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+
 CREATE TABLE matches (
     job_id          uuid        NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     saved_search_id uuid        NOT NULL REFERENCES saved_searches (id) ON DELETE CASCADE,
