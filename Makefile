@@ -44,8 +44,7 @@ pytest: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 run: venv
-	@echo "make run: the local system (issue 5) is not here yet; 'make test' runs every part against"
-	@echo "real local servers (embedded Postgres, moto's SQS) in the meantime."
+	$(BIN)/python -m jobping local run
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

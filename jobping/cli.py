@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -131,6 +133,45 @@ def cmd_dlq_redrive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_local(args: argparse.Namespace) -> int:
+    """`jobping local up|down|status|run`: the local system (needs the dev requirements)."""
+    from jobping.local import run as local_run  # noqa: PLC0415  # dev-only dependencies
+    from jobping.local.system import LOCAL_CREDENTIALS, LocalSystem  # noqa: PLC0415
+
+    root = Path(args.root).resolve()
+    if args.local_command == "run":
+        return local_run.run(root, workers=args.workers)
+    os.environ.update(LOCAL_CREDENTIALS)
+    system = LocalSystem(root)
+    if args.local_command == "up":
+        state = system.up()
+        print(f"local system up; environment in {root / 'env'} (source it):")
+        for key, value in state.env().items():
+            print(f"  {key}={value}")
+        return 0
+    if args.local_command == "down":
+        system.down()
+        print("local system stopped (database files kept in .local/pg)")
+        return 0
+    recorded = system.state()
+    running = bool(recorded and system.is_up(recorded))
+    print(json.dumps({"running": running, **(recorded.env() if recorded else {})}, indent=2))
+    return 0 if running else 3
+
+
+def _add_local_commands(commands: Any) -> None:
+    local = commands.add_parser(
+        "local",
+        help="the local system: moto SQS + embedded PostgreSQL",
+        description="up: start in the background and write .local/env; down: stop; "
+        "status: exit 0 if running; run: what `make run` does (start, scan, drain, report, stop).",
+    )
+    local.add_argument("local_command", choices=["up", "down", "status", "run"])
+    local.add_argument("--root", default=".local", help="where local state lives (.local)")
+    local.add_argument("--workers", type=int, default=2, help="worker processes for `run` (2)")
+    local.set_defaults(handler=cmd_local)
+
+
 def _queue_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue-url", help="the job queue's URL (default: $JOB_QUEUE_URL)")
     parser.add_argument("--queue-name", help="find the job queue by name instead")
@@ -176,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate_parser.set_defaults(handler=cmd_migrate)
     _add_queue_commands(commands)
+    _add_local_commands(commands)
     return parser
 
 

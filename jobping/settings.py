@@ -64,6 +64,11 @@ class AwsSettings(BaseSettings):
     aws_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     aws_endpoint_url: AnyUrl | None = None
 
+    @classmethod
+    def for_endpoint(cls, url: str, region: str = "us-east-1") -> AwsSettings:
+        """Settings for a local endpoint (moto, ElasticMQ, LocalStack), not from the env."""
+        return cls.model_validate({"aws_endpoint_url": url, "aws_region": region})
+
 
 class CommonSettings(DatabaseSettings, AwsSettings):
     """What both programs need: the queue, the database, AWS and logging."""

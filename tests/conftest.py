@@ -59,7 +59,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 @pytest.fixture(scope="session")
 def aws_settings(moto_server: MotoServer) -> AwsSettings:
     """Region and endpoint pointing at the moto server."""
-    return AwsSettings(aws_region=REGION, aws_endpoint_url=moto_server.url)  # type: ignore[arg-type]
+    return AwsSettings.for_endpoint(moto_server.url, REGION)
 
 
 @pytest.fixture(scope="session")

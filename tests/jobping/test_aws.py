@@ -8,7 +8,7 @@ from jobping.settings import AwsSettings
 
 
 def test_client_uses_endpoint_override_and_standard_retries(moto_server: MotoServer) -> None:
-    aws = AwsSettings(aws_region="eu-west-1", aws_endpoint_url=moto_server.url)  # type: ignore[arg-type]
+    aws = AwsSettings.for_endpoint(moto_server.url, "eu-west-1")
     sqs = make_client("sqs", aws)
     assert sqs.meta.endpoint_url == moto_server.url
     assert sqs.meta.region_name == "eu-west-1"
