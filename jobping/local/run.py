@@ -13,6 +13,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +26,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from jobping import ops
 from jobping.aws import make_client
-from jobping.local.boards import serve_samples
 from jobping.local.report import print_summary, query_results
 from jobping.local.system import LOCAL_CREDENTIALS, LocalState, LocalSystem
 from jobping.settings import AwsSettings
@@ -43,53 +44,6 @@ class RunResult:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-def sources_file(root: Path, boards_url: str) -> Path:
-    """A sources file pointing every sample board at the local server."""
-    sources = [
-        {
-            "type": "greenhouse",
-            "name": "greenhouse:acme",
-            "board": "acme",
-            "company": "Acme",
-            "base_url": boards_url,
-        },
-        {
-            "type": "lever",
-            "name": "lever:globex",
-            "company_slug": "globex",
-            "company": "Globex",
-            "base_url": boards_url,
-        },
-        {
-            "type": "ashby",
-            "name": "ashby:initech",
-            "org": "initech",
-            "company": "Initech",
-            "base_url": boards_url,
-        },
-        {
-            "type": "rss",
-            "name": "rss:remote",
-            "url": f"{boards_url}/files/rss_remote.xml",
-            "company": "Remote Board",
-        },
-        {
-            "type": "rss",
-            "name": "atom:board",
-            "url": f"{boards_url}/files/atom_board.xml",
-            "company": "Atom Board",
-        },
-        {
-            "type": "jobping",
-            "name": "jobping:partners",
-            "url": f"{boards_url}/files/jobping_jobs.json",
-        },
-    ]
-    path = root / "sources.json"
-    path.write_text(json.dumps(sources, indent=2))
-    return path
-
-
 def _env(state: LocalState, **extra: str) -> dict[str, str]:
     return {**os.environ, **state.env(), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", **extra}
 
@@ -105,16 +59,33 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
     )
 
 
-def run_scanner(state: LocalState, root: Path, boards_url: str) -> dict[str, Any]:
+@contextmanager
+def sample_boards(root: Path) -> Iterator[Path]:
+    """Serve the scanner's sample boards (`python -m scanner.samples`); yields the sources file."""
+    sources = root / "sources.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner.samples", "--sources-out", str(sources)],
+        stdout=subprocess.PIPE,
+        stderr=(root / "boards.log").open("wb"),
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None  # PIPE
+        if not proc.stdout.readline().startswith(b"http://"):
+            raise RuntimeError(f"sample boards did not start; see {root / 'boards.log'}")
+        yield sources
+    finally:
+        stop_processes([proc], timeout=10)
+
+
+def run_scanner(state: LocalState, root: Path, sources: Path) -> dict[str, Any]:
     """Run `python -m scanner` once; return its JSON summary line."""
-    env = _env(state, SCANNER_SOURCES=str(sources_file(root, boards_url)))
     log = root / "scanner.log"
-    proc = _spawn(["-m", "scanner"], env, log)
+    proc = _spawn(["-m", "scanner"], _env(state, SCANNER_SOURCES=str(sources)), log)
     try:
         code = proc.wait(timeout=300)
     finally:
-        if proc.poll() is None:
-            proc.terminate()
+        stop_processes([proc])
     summaries = [
         json.loads(line)
         for line in log.read_text().splitlines()
@@ -160,11 +131,11 @@ def drain(state: LocalState, root: Path, workers: int, result: RunResult, consol
                 quiet_checks = quiet_checks + 1 if main.visible + main.in_flight == 0 else 0
             result.drained = quiet_checks >= 2
     finally:
-        stop_workers(procs)
+        stop_processes(procs)
     result.worker_stats = [_worker_stats(root / f"worker-{n}.log") for n in range(workers)]
 
 
-def stop_workers(procs: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
     """One SIGTERM each (a clean drain), then wait; SIGKILL only past `timeout`."""
     for proc in procs:
         if proc.poll() is None:
@@ -208,8 +179,8 @@ def run(root: Path, workers: int = 2, console: Console | None = None) -> int:
             f"local system up: SQS {state.env()['AWS_ENDPOINT_URL']}, PostgreSQL "
             f"127.0.0.1:{state.pg_port}, queue settings from Pulumi.dev.yaml"
         )
-        with serve_samples() as boards_url, console.status("scanning the sample job boards…"):
-            result.scan = run_scanner(state, root, boards_url)
+        with sample_boards(root) as sources, console.status("scanning the sample job boards…"):
+            result.scan = run_scanner(state, root, sources)
         if int(result.scan.get("enqueued", 0)) or _queue_depth(state):
             drain(state, root, workers, result, console)
         else:

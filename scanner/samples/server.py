@@ -1,15 +1,17 @@
-"""Serve the bundled sample job boards over local HTTP, shaped like the real APIs.
+"""Serve the bundled sample job boards over local HTTP, at the paths the real APIs use.
 
 The scanner's adapters take a base URL, so locally they read these instead of the internet:
 `make run` works offline. Responses carry an ETag and Last-Modified, and conditional requests get
 a 304, so a second run costs one request per board and finds nothing new.
+
+`python -m scanner.samples --sources-out FILE` serves them until stopped, writes a sources file
+for them, and prints the base URL as its first line.
 """
 
 from __future__ import annotations
 
 import email.utils
 import hashlib
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,37 +19,28 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "scanner" / "samples"
+from scanner.samples import SAMPLE_BOARDS, SAMPLES_DIR
 
-# URL path (as the real API shapes it) → sample file name.
-_ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^/v1/boards/(?P<key>[\w-]+)/jobs$"), "greenhouse_{key}.json"),
-    (re.compile(r"^/v0/postings/(?P<key>[\w-]+)$"), "lever_{key}.json"),
-    (re.compile(r"^/posting-api/job-board/(?P<key>[\w-]+)$"), "ashby_{key}.json"),
-    (re.compile(r"^/files/(?P<key>[\w.-]+)$"), "{key}"),
-)
-_TYPES = {".json": "application/json", ".xml": "application/xml"}
+_BY_PATH = {board.url_path: board for board in SAMPLE_BOARDS}
 
 
-def route(path: str, samples: Path = SAMPLES_DIR) -> Path | None:
-    """The sample file that answers `path` (query string ignored), if any."""
-    bare = path.split("?", 1)[0]
-    for pattern, template in _ROUTES:
-        match = pattern.match(bare)
-        if match:
-            candidate = samples / template.format(key=match.group("key"))
-            return candidate if candidate.is_file() else None
-    return None
+def route(path: str, samples: Path = SAMPLES_DIR) -> tuple[Path, str] | None:
+    """The sample file and content type that answer `path` (query string ignored), if any."""
+    board = _BY_PATH.get(path.split("?", 1)[0])
+    if board is None:
+        return None
+    return samples / board.file, board.content_type
 
 
 class _Handler(BaseHTTPRequestHandler):
     samples: Path = SAMPLES_DIR
 
     def do_GET(self) -> None:
-        file = route(self.path, self.samples)
-        if file is None:
+        found = route(self.path, self.samples)
+        if found is None:
             self.send_error(HTTPStatus.NOT_FOUND)
             return
+        file, content_type = found
         body = file.read_bytes()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         modified = email.utils.formatdate(int(file.stat().st_mtime), usegmt=True)
@@ -57,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", _TYPES.get(file.suffix, "application/octet-stream"))
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", modified)

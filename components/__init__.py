@@ -1,0 +1,1 @@
+"""JobPing's Pulumi components: one `ComponentResource` per module, plus the stack settings."""

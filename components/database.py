@@ -1,0 +1,171 @@
+"""`Database`: RDS PostgreSQL 16 (or an existing server) reachable from the tasks only.
+
+The master password is managed by RDS in Secrets Manager and rotated every 7 days; the
+application reads the secret each time it opens a connection, so a rotation never breaks a
+running worker. Only the secret's ARN and the endpoint leave this component.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import service_role
+from components.network import TIER_TAG
+from components.settings import DatabaseSettings
+
+ENGINE_VERSION = "16"
+LOG_EXPORTS = ("postgresql", "upgrade")
+MASTER_USERNAME = "jobping_admin"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseArgs:
+    """Inputs of `Database`."""
+
+    settings: DatabaseSettings
+    identifier: str
+    """The instance identifier; fixed so its log groups can be created with a retention."""
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    subnets_private: bool
+    """Whether `subnet_ids` are private; recorded on the subnet group for the policy rules."""
+    task_security_group_id: pulumi.Input[str]
+    """The only security group admitted on the database port."""
+    account_id: pulumi.Input[str]
+    log_retention_days: int
+
+
+class Database(pulumi.ComponentResource):
+    """The PostgreSQL endpoint, its port and name, and the credentials secret's ARN."""
+
+    host: pulumi.Output[str]
+    port: pulumi.Output[int]
+    name: str
+    secret_arn: pulumi.Output[str]
+    """Secrets Manager secret holding `username` and `password` (rotated by RDS)."""
+
+    def __init__(
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("jobping:index:Database", name, None, opts)
+        s = args.settings
+        self.name = s.name
+        if s.mode == "existing":
+            self.host = pulumi.Output.from_input(s.host or "")
+            self.port = pulumi.Output.from_input(s.port)
+            self.secret_arn = pulumi.Output.from_input(s.secret_arn or "")
+            if s.security_group_id:
+                self._admit_tasks(name, s.security_group_id, args)
+        else:
+            group = aws.ec2.SecurityGroup(
+                f"{name}-sg",
+                description="JobPing database: PostgreSQL from the task security group only",
+                vpc_id=args.vpc_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self._admit_tasks(name, group.id, args)
+            instance = self._instance(name, args, group)
+            self.host = instance.address
+            self.port = instance.port
+            self.secret_arn = instance.master_user_secrets.apply(lambda ss: ss[0].secret_arn or "")
+        self.register_outputs({"host": self.host, "port": self.port, "secret_arn": self.secret_arn})
+
+    def _admit_tasks(self, name: str, db_group_id: pulumi.Input[str], args: DatabaseArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        port = args.settings.port
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-tasks",
+            security_group_id=db_group_id,
+            description="PostgreSQL from the worker and scanner tasks",
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            referenced_security_group_id=args.task_security_group_id,
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-tasks-to-db",
+            security_group_id=args.task_security_group_id,
+            description="Tasks to PostgreSQL",
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            referenced_security_group_id=db_group_id,
+            opts=child,
+        )
+
+    def _instance(
+        self, name: str, args: DatabaseArgs, group: aws.ec2.SecurityGroup
+    ) -> aws.rds.Instance:
+        child = pulumi.ResourceOptions(parent=self)
+        s = args.settings
+        subnets = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            subnet_ids=args.subnet_ids,
+            tags={TIER_TAG: "private" if args.subnets_private else "public"},
+            opts=child,
+        )
+        parameters = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=f"postgres{ENGINE_VERSION}",
+            description="JobPing: TLS required",
+            parameters=[{"name": "rds.force_ssl", "value": "1"}],
+            opts=child,
+        )
+        monitoring = service_role(
+            f"{name}-monitoring-role",
+            "monitoring.rds.amazonaws.com",
+            args.account_id,
+            "RDS enhanced monitoring",
+            self,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy",
+            role=monitoring.name,
+            policy_arn=aws.iam.ManagedPolicy.AMAZON_RDS_ENHANCED_MONITORING_ROLE,
+            opts=child,
+        )
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-log-{kind}",
+                name=f"/aws/rds/instance/{args.identifier}/{kind}",
+                retention_in_days=args.log_retention_days,
+                opts=child,
+            )
+            for kind in LOG_EXPORTS
+        ]
+        return aws.rds.Instance(
+            f"{name}-instance",
+            identifier=args.identifier,
+            engine="postgres",
+            engine_version=ENGINE_VERSION,
+            instance_class=s.instance_class,
+            allocated_storage=s.allocated_storage_gb,
+            max_allocated_storage=s.max_allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            db_name=s.name,
+            username=MASTER_USERNAME,
+            manage_master_user_password=True,
+            port=s.port,
+            publicly_accessible=False,
+            multi_az=s.multi_az,
+            deletion_protection=s.deletion_protection,
+            backup_retention_period=s.backup_retention_days,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=f"{args.identifier}-final",
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            monitoring_interval=60,
+            monitoring_role_arn=monitoring.arn,
+            iam_database_authentication_enabled=True,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            parameter_group_name=parameters.name,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[group.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=log_groups),
+        )

@@ -1,0 +1,171 @@
+"""What the worker and the scanner task definitions share: container definition, roles, task.
+
+Pure functions build the JSON (container definitions, policy documents); `fargate_task` and
+`execution_role` declare the resources. The image runs as uid/gid 10001 with a read-only root
+filesystem; `/tmp` is its only writable path (a task volume, since Fargate has no tmpfs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import allow, document, role_policy, service_role
+from jobping import envvars
+
+#: The image's non-root user (see the Dockerfile).
+CONTAINER_USER = "10001:10001"
+TMP_VOLUME = "tmp"
+#: The only writable path in the container: a task volume (Fargate has no tmpfs).
+TMP_PATH = "/tmp"  # noqa: S108  # a container path, not this machine's
+#: ECR's token call has no resource-level permission: the one action granted on "*".
+ECR_TOKEN_ACTION = "ecr:GetAuthorizationToken"  # noqa: S105  # an action name
+
+
+@dataclass(frozen=True, kw_only=True)
+class Container:
+    """The plain values of one container definition."""
+
+    name: str
+    image: str
+    command: Sequence[str]
+    environment: Mapping[str, str]
+    log_group: str
+    region: str
+    stop_timeout: int = 120
+    health_check: Sequence[str] | None = None
+    port: int | None = None
+
+
+def container_definitions(c: Container) -> str:
+    """The task's `containerDefinitions` JSON (one essential, hardened container)."""
+    definition: dict[str, Any] = {
+        "name": c.name,
+        "image": c.image,
+        "essential": True,
+        "command": list(c.command),
+        "user": CONTAINER_USER,
+        "readonlyRootFilesystem": True,
+        "privileged": False,
+        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": TMP_PATH, "readOnly": False}],
+        "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+        "environment": [{"name": k, "value": v} for k, v in sorted(c.environment.items())],
+        "stopTimeout": c.stop_timeout,
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": c.log_group,
+                "awslogs-region": c.region,
+                "awslogs-stream-prefix": c.name,
+            },
+        },
+    }
+    if c.port is not None:
+        definition["portMappings"] = [{"containerPort": c.port, "protocol": "tcp"}]
+    if c.health_check is not None:
+        definition["healthCheck"] = {
+            "command": list(c.health_check),
+            "interval": 30,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": 30,
+        }
+    return json.dumps([definition], sort_keys=True)
+
+
+def execution_policy(repository_arn: str, log_group_arn: str) -> str:
+    """Pull from this one repository and write to this one log group."""
+    return document(
+        allow("EcrToken", [ECR_TOKEN_ACTION], ["*"]),
+        allow(
+            "PullImage",
+            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            [repository_arn],
+        ),
+        allow("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+    )
+
+
+def execution_role(
+    name: str,
+    account_id: pulumi.Input[str],
+    repository_arn: pulumi.Input[str],
+    log_group: aws.cloudwatch.LogGroup,
+    parent: pulumi.Resource,
+) -> aws.iam.Role:
+    """The role ECS uses to start the task (image pull, log stream); never the app's role."""
+    role = service_role(
+        f"{name}-execution-role",
+        "ecs-tasks.amazonaws.com",
+        account_id,
+        "ECS task execution: pull the JobPing image, write its logs",
+        parent,
+    )
+    role_policy(
+        f"{name}-execution-policy",
+        role,
+        pulumi.Output.all(repository_arn, log_group.arn).apply(
+            lambda v: execution_policy(v[0], v[1])
+        ),
+        parent,
+    )
+    return role
+
+
+def log_group(name: str, retention_days: int, parent: pulumi.Resource) -> aws.cloudwatch.LogGroup:
+    """A log group with the stack's retention."""
+    return aws.cloudwatch.LogGroup(
+        f"{name}-logs",
+        retention_in_days=retention_days,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateTask:
+    """The resources a Fargate task definition needs."""
+
+    family: str
+    cpu: int
+    memory: int
+    architecture: str
+    containers: pulumi.Input[str]
+    task_role: aws.iam.Role
+    execution_role: aws.iam.Role
+
+
+def fargate_task(name: str, task: FargateTask, parent: pulumi.Resource) -> aws.ecs.TaskDefinition:
+    """A Fargate, awsvpc task definition with the `/tmp` volume."""
+    return aws.ecs.TaskDefinition(
+        f"{name}-task",
+        family=task.family,
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu=str(task.cpu),
+        memory=str(task.memory),
+        runtime_platform={
+            "operating_system_family": "LINUX",
+            "cpu_architecture": task.architecture,
+        },
+        container_definitions=task.containers,
+        volumes=[{"name": TMP_VOLUME}],
+        task_role_arn=task.task_role.arn,
+        execution_role_arn=task.execution_role.arn,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def database_environment(host: str, port: int, name: str, secret_arn: str) -> dict[str, str]:
+    """Where the database is and which secret holds its credentials; never a password."""
+    return {
+        envvars.DATABASE_HOST: host,
+        envvars.DATABASE_PORT: str(port),
+        envvars.DATABASE_NAME: name,
+        envvars.DATABASE_SECRET_ARN: secret_arn,
+        envvars.DATABASE_SSLMODE: "verify-full",
+    }

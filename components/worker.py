@@ -1,0 +1,260 @@
+"""`WorkerService`: the ECS cluster and the Fargate service that consumes the job queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import allow, document, role_policy, service_role
+from components.scaling import QueueScaling, QueueScalingArgs
+from components.settings import WorkerSettings
+from components.tasks import (
+    Container,
+    FargateTask,
+    container_definitions,
+    database_environment,
+    execution_role,
+    fargate_task,
+    log_group,
+)
+from jobping import envvars
+
+HEALTH_CHECK = [
+    "CMD",
+    "python",
+    "-c",
+    "import urllib.request; urllib.request.urlopen("
+    f"'http://127.0.0.1:{envvars.DEFAULT_HEALTH_PORT}{envvars.HEALTH_PATH}', timeout=3)",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseRef:
+    """Where the database is, and the secret with its credentials (never the password)."""
+
+    host: pulumi.Input[str]
+    port: pulumi.Input[int]
+    name: str
+    secret_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Placement:
+    """Where tasks run: subnets, the task security group, and whether they get a public IP."""
+
+    subnet_ids: pulumi.Input[list[str]]
+    security_group_id: pulumi.Input[str]
+    assign_public_ip: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerServiceArgs:
+    """Inputs of `WorkerService`."""
+
+    settings: WorkerSettings
+    environment: str
+    account_id: pulumi.Input[str]
+    region: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    image_ref: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+    queue_url: pulumi.Input[str]
+    queue_arn: pulumi.Input[str]
+    queue_name: pulumi.Input[str]
+    dlq_arn: pulumi.Input[str]
+    database: DatabaseRef
+    placement: Placement
+    log_retention_days: int
+    ses_identity_arn: str | None = None
+    """If set, the worker may send e-mail from this SES identity (NOTIFIER=ses)."""
+
+
+class WorkerService(pulumi.ComponentResource):
+    """Cluster (Container Insights), worker roles, task definition, service and scaling."""
+
+    cluster: aws.ecs.Cluster
+    service: aws.ecs.Service
+    task_definition: aws.ecs.TaskDefinition
+    log_group: aws.cloudwatch.LogGroup
+
+    def __init__(
+        self, name: str, args: WorkerServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("jobping:index:WorkerService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            settings=[{"name": "containerInsights", "value": "enabled"}],
+            opts=child,
+        )
+        providers = aws.ecs.ClusterCapacityProviders(
+            f"{name}-capacity",
+            cluster_name=self.cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            opts=child,
+        )
+        self.log_group = log_group(name, args.log_retention_days, self)
+        self.task_definition = fargate_task(
+            name,
+            FargateTask(
+                family=f"jobping-{args.environment}-worker",
+                cpu=args.settings.cpu,
+                memory=args.settings.memory,
+                architecture=args.settings.architecture,
+                containers=self._containers(args),
+                task_role=self._task_role(name, args),
+                execution_role=execution_role(
+                    name, args.account_id, args.repository_arn, self.log_group, self
+                ),
+            ),
+            self,
+        )
+        self.service = self._service(name, args, providers)
+        QueueScaling(
+            f"{name}-scaling",
+            QueueScalingArgs(
+                settings=args.settings,
+                cluster_name=self.cluster.name,
+                service_name=self.service.name,
+                queue_name=args.queue_name,
+            ),
+            opts=child,
+        )
+        self.register_outputs(
+            {"cluster_name": self.cluster.name, "service_name": self.service.name}
+        )
+
+    def _containers(self, args: WorkerServiceArgs) -> pulumi.Output[str]:
+        s, db = args.settings, args.database
+        inputs: list[pulumi.Input[Any]] = [args.image_ref, self.log_group.name, args.region]
+        inputs.append(args.queue_url)
+        inputs += [db.host, db.port, db.secret_arn]
+
+        def build(v: list[Any]) -> str:
+            environment = {
+                envvars.JOB_QUEUE_URL: v[3],
+                envvars.AWS_REGION: v[2],
+                envvars.WORKER_CONCURRENCY: str(s.concurrency),
+                envvars.WORKER_DRAIN_SECONDS: str(s.drain_seconds),
+                envvars.HEALTH_PORT: str(envvars.DEFAULT_HEALTH_PORT),
+                envvars.LOG_FORMAT: "json",
+                envvars.NOTIFIER: "ses" if args.ses_identity_arn else "log",
+                **database_environment(v[4], int(v[5]), db.name, v[6]),
+            }
+            if args.ses_identity_arn:
+                environment[envvars.SES_FROM_ADDRESS] = ses_address(args.ses_identity_arn)
+            return container_definitions(
+                Container(
+                    name="worker",
+                    image=v[0],
+                    command=["python", "-m", "worker"],
+                    environment=environment,
+                    log_group=v[1],
+                    region=v[2],
+                    stop_timeout=s.stop_timeout_seconds,
+                    health_check=HEALTH_CHECK,
+                    port=envvars.DEFAULT_HEALTH_PORT,
+                )
+            )
+
+        return pulumi.Output.all(*inputs).apply(build)
+
+    def _task_role(self, name: str, args: WorkerServiceArgs) -> aws.iam.Role:
+        role = service_role(
+            f"{name}-task-role",
+            "ecs-tasks.amazonaws.com",
+            args.account_id,
+            "JobPing worker: consume the job queue, dead-letter, read the DB secret",
+            self,
+        )
+        tasks = pulumi.Output.format(
+            "arn:{0}:ecs:{1}:{2}:task/{3}/*",
+            args.partition,
+            args.region,
+            args.account_id,
+            self.cluster.name,
+        )
+        values = [args.queue_arn, args.dlq_arn, args.database.secret_arn, tasks]
+        policy = pulumi.Output.all(*values).apply(
+            lambda v: worker_task_policy(v[0], v[1], v[2], v[3], args.ses_identity_arn)
+        )
+        role_policy(f"{name}-task-policy", role, policy, self)
+        return role
+
+    def _service(
+        self, name: str, args: WorkerServiceArgs, providers: aws.ecs.ClusterCapacityProviders
+    ) -> aws.ecs.Service:
+        return aws.ecs.Service(
+            f"{name}-service",
+            cluster=self.cluster.arn,
+            task_definition=self.task_definition.arn,
+            desired_count=args.settings.min_tasks,
+            capacity_provider_strategies=capacity_strategy(args.settings.spot),
+            platform_version="LATEST",
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=args.placement.subnet_ids,
+                security_groups=[args.placement.security_group_id],
+                assign_public_ip=args.placement.assign_public_ip,
+            ),
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
+                enable=True, rollback=True
+            ),
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            enable_execute_command=False,
+            wait_for_steady_state=False,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[providers], ignore_changes=["desiredCount"]
+            ),
+        )
+
+
+def capacity_strategy(spot: bool) -> list[aws.ecs.ServiceCapacityProviderStrategyArgs]:
+    """Every task on Fargate Spot (interruptions are safe: jobs are redelivered), or on-demand."""
+    provider = "FARGATE_SPOT" if spot else "FARGATE"
+    return [aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider=provider, weight=1)]
+
+
+def ses_address(identity_arn: str) -> str:
+    """The sender address of an SES identity ARN (`.../identity/<address or domain>`)."""
+    identity = identity_arn.rsplit("/", 1)[-1]
+    return identity if "@" in identity else f"jobping@{identity}"
+
+
+def worker_task_policy(
+    queue_arn: str,
+    dlq_arn: str,
+    secret_arn: str,
+    tasks_arn: str,
+    ses_identity_arn: str | None,
+) -> str:
+    """The worker's permissions: consume the queue, dead-letter, one secret, own protection."""
+    statements = [
+        allow(
+            "ConsumeJobQueue",
+            [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            [queue_arn],
+        ),
+        allow(
+            "DeadLetterPermanentFailures",
+            ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+            [dlq_arn],
+        ),
+        allow("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [secret_arn]),
+        allow(
+            "ScaleInProtection", ["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"], [tasks_arn]
+        ),
+    ]
+    if ses_identity_arn:
+        statements.append(allow("SendNotifications", ["ses:SendEmail"], [ses_identity_arn]))
+    return document(*statements)

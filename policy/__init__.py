@@ -1,0 +1,1 @@
+"""JobPing's security rules (SECURITY.md) as plain functions, and the Pulumi policy pack."""

@@ -1,0 +1,1 @@
+"""The scanner: fetch job boards, normalize their listings, upsert them and fill the outbox."""

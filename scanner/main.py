@@ -1,0 +1,146 @@
+"""`python -m scanner`: one scan (or `--loop`), then a JSON summary line on stdout.
+
+Exit codes: 0 every source fine, 1 some source failed (or messages could not be enqueued),
+2 bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from jobping import logs, settings
+from jobping.aws import make_client
+from jobping.db import conninfo_for, open_pool
+from jobping.migrate import migrate
+from scanner.config import SourcesConfigError, load_sources
+from scanner.http import Fetcher
+from scanner.http import make_client as make_http_client
+from scanner.outbox import Outbox
+from scanner.scan import ScanSummary, fetch_source, run_scan, would_enqueue
+from scanner.sources import Source, build_source
+from scanner.store import DbValidatorStore
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+    from jobping.settings import ScannerSettings
+
+log = logging.getLogger(__name__)
+EXIT_OK, EXIT_SOURCE_FAILED = 0, 1
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options (everything else comes from the environment)."""
+    parser = argparse.ArgumentParser(prog="python -m scanner", description=__doc__)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be enqueued; write nothing, send nothing",
+    )
+    parser.add_argument("--loop", action="store_true", help="scan repeatedly (local use)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=300.0,
+        help="seconds between scans with --loop (default 300)",
+    )
+    return parser.parse_args(argv)
+
+
+class RequestCounter:
+    """Counts the HTTP requests a boto3 client sends (retries included)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, **_: Any) -> None:
+        self.count += 1
+
+
+def dry_run(sources: Sequence[Source], fetcher: Fetcher, pool: ConnectionPool) -> int:
+    """Print, one JSON line each, the jobs a real run would enqueue; write nothing."""
+    store = DbValidatorStore(pool)
+    failed = False
+    for source in sources:
+        outcome = fetch_source(source, fetcher, store)
+        if not hasattr(outcome, "jobs"):
+            failed = True
+            continue
+        keys = [job.external_id for job in outcome.jobs]
+        with pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT source, external_id, content_hash FROM jobs "
+                "WHERE source = %s AND external_id = ANY(%s)",
+                (source.name, keys),
+            )
+            stored = {(row[0], row[1]): row[2] for row in rows}
+        for line in would_enqueue(outcome.jobs, stored):
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    with pool.connection() as conn:
+        for row in conn.execute(
+            "SELECT source, external_id, title FROM jobs "
+            "WHERE enqueued_at IS NULL ORDER BY updated_at"
+        ):
+            sys.stdout.write(
+                json.dumps(
+                    {"source": row[0], "external_id": row[1], "title": row[2], "reason": "outbox"}
+                )
+                + "\n"
+            )
+    return EXIT_SOURCE_FAILED if failed else EXIT_OK
+
+
+def scan_once(config: ScannerSettings, sources: Sequence[Source], pool: ConnectionPool) -> int:
+    """One scan with fresh HTTP and SQS clients; prints the summary line."""
+    sqs = make_client("sqs", config)
+    counter = RequestCounter()
+    sqs.meta.events.register("before-send.sqs", counter)
+    with make_http_client() as http:
+        fetcher = Fetcher(http)
+        summary: ScanSummary = run_scan(
+            sources, fetcher, pool, DbValidatorStore(pool), Outbox(sqs, str(config.job_queue_url))
+        )
+    summary.sqs_requests = counter.count
+    sys.stdout.write(json.dumps(summary.as_record(), default=str) + "\n")
+    sys.stdout.flush()
+    ok = not summary.failed_sources and not summary.enqueue_failed
+    return EXIT_OK if ok else EXIT_SOURCE_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: settings, sources, database; then scan once, or in a loop until a signal."""
+    args = parse_args(argv)
+    config = settings.load(settings.ScannerSettings, "scanner")
+    logs.configure(config.log_level, config.log_format)
+    try:
+        sources = [build_source(source) for source in load_sources(config.scanner_sources)]
+    except SourcesConfigError as error:
+        sys.stderr.write(f"scanner: invalid setting SCANNER_SOURCES: {error}\n")
+        return settings.EXIT_BAD_CONFIG
+    secrets = make_client("secretsmanager", config) if config.database_secret_arn else None
+    conninfo = conninfo_for(config, secrets)
+    migrate(conninfo if isinstance(conninfo, str) else conninfo())
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set():  # a second signal: exit at once
+            raise SystemExit(128 + signum)
+        stop.set()  # the first: finish this scan, then stop
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+    with open_pool(conninfo, size=2, name="scanner") as pool:
+        if args.dry_run:
+            with make_http_client() as http:
+                return dry_run(sources, Fetcher(http), pool)
+        code = scan_once(config, sources, pool)
+        while args.loop and not stop.wait(args.interval):
+            code = scan_once(config, sources, pool)
+    return code

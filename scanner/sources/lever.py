@@ -1,0 +1,117 @@
+"""Lever Postings API: `GET /v0/postings/{site}?mode=json`.
+
+The answer is a bare JSON list of postings: `id`, `text` (the title), `categories` (`location`,
+`team`, `commitment`, `department`, `allLocations`), `workplaceType` (`on-site`, `remote`,
+`hybrid` or `unspecified`), `hostedUrl`, `createdAt` (epoch milliseconds), the description as
+HTML (`description`) and plain text (`descriptionPlain`), `lists` of `{text, content}` (content
+is `<li>` HTML), `additional` closing HTML, and an optional structured `salaryRange`
+`{min, max, currency, interval}` with intervals like `per-year-salary` or `per-hour-wage`.
+Lever gives no company name: it is the configured `company`, else the site name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import Any
+from urllib.parse import quote
+
+from scanner.config import LeverSource as LeverConfig
+from scanner.html import html_to_text, tidy_text
+from scanner.http import Fetcher, ValidatorStore
+from scanner.model import NormalizedJob
+from scanner.normalize import (
+    from_epoch_ms,
+    items,
+    join_locations,
+    mapping,
+    parse_amount,
+    remote_from_text,
+    salary_period,
+    text,
+)
+from scanner.sources.base import (
+    FetchOutcome,
+    as_object,
+    decode_json,
+    get,
+    listings_of,
+    normalize_all,
+    require_text,
+)
+
+_WORKPLACE = {"remote": True, "on-site": False, "onsite": False, "hybrid": False}
+
+
+class LeverSite:
+    """One Lever site's published postings."""
+
+    def __init__(self, config: LeverConfig) -> None:
+        self.config = config
+
+    @property
+    def name(self) -> str:
+        """The configured source name."""
+        return self.config.name
+
+    @property
+    def url(self) -> str:
+        """The site's postings endpoint in JSON mode."""
+        return f"{self.config.base_url}/v0/postings/{quote(self.config.board, safe='')}?mode=json"
+
+    def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
+        """Fetch the postings (conditionally) and normalize them."""
+        result = get(self.name, fetcher, store, self.url, "application/json")
+        if result.not_modified:
+            return FetchOutcome.unchanged(self.name, result.validators)
+        listings = listings_of(self.name, decode_json(self.name, result.body), None)
+        outcome = normalize_all(self.name, listings, self.normalize)
+        return dataclasses.replace(outcome, validators=result.validators)
+
+    def normalize(self, listing: Any) -> NormalizedJob:
+        """One Lever posting as a `NormalizedJob`."""
+        posting = as_object(listing)
+        categories = mapping(posting.get("categories"))
+        location = join_locations(
+            text(categories.get("location")),
+            (place for place in items(categories.get("allLocations")) if isinstance(place, str)),
+        )
+        salary = mapping(posting.get("salaryRange"))
+        period = salary_period(salary.get("interval"))
+        created = posting.get("createdAt")
+        return NormalizedJob(
+            source=self.name,
+            external_id=require_text(posting, "id"),
+            title=require_text(posting, "text"),
+            company=self.config.company or self.config.board,
+            location=location,
+            remote=_remote(posting, location),
+            url=text(posting.get("hostedUrl")),
+            description=_description(posting),
+            posted_at=from_epoch_ms(created) if isinstance(created, int | float) else None,
+            # Only a range with a period JobPing knows (year, month, hour) is kept as numbers.
+            salary_min=parse_amount(salary.get("min")) if period else None,
+            salary_max=parse_amount(salary.get("max")) if period else None,
+            salary_currency=(text(salary.get("currency")) or None) if period else None,
+            salary_period=period,
+        )
+
+
+def _remote(posting: dict[str, Any], location: str) -> bool | None:
+    """From `workplaceType`; "unspecified" (or none) falls back to the location text."""
+    workplace = text(posting.get("workplaceType")).lower()
+    return _WORKPLACE[workplace] if workplace in _WORKPLACE else remote_from_text(location)
+
+
+def _description(posting: dict[str, Any]) -> str:
+    """Opening and body, each extra list under its heading, closing text, salary note."""
+    body = text(posting.get("description"))
+    if not body:
+        return tidy_text(text(posting.get("descriptionPlain")))
+    parts = [body]
+    for extra in map(mapping, items(posting.get("lists"))):
+        parts.append(f"<h3>{html.escape(text(extra.get('text')))}</h3>")
+        parts.append(f"<ul>{text(extra.get('content'))}</ul>")
+    parts.append(text(posting.get("additional")))
+    parts.append(text(posting.get("salaryDescription")))
+    return html_to_text("".join(parts))

@@ -1,0 +1,93 @@
+"""A stack's registrations under mocks, with the look-ups the infra tests need."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policy.model import Resource
+
+ROOT = Path(__file__).resolve().parents[2]
+HARNESS = Path(__file__).resolve().parent / "infra_harness.py"
+STACKS = ("dev", "prod")
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one run of the program registered."""
+
+    stack: str
+    records: list[Record]
+    outputs: dict[str, Any]
+    calls: list[str]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The stack file's `config:` map, read from disk."""
+        return stack_file_config(self.stack)
+
+    def setting(self, key: str) -> Any:
+        """One `jobping:` setting from the stack file."""
+        return self.config.get(f"jobping:{key}")
+
+    def of_type(self, typ: str) -> list[Record]:
+        """Every registration of a type token."""
+        return [r for r in self.records if r["type"] == typ]
+
+    def named(self, name: str) -> Record:
+        """The registration with this logical name."""
+        (found,) = [r for r in self.records if r["name"] == name]
+        return found
+
+    def by_id(self, resource_id: str) -> Record:
+        """The registration whose mocked physical id is `resource_id`."""
+        (found,) = [r for r in self.records if r["id"] == resource_id]
+        return found
+
+    def parent_of(self, record: Record) -> Record | None:
+        """The parent registration (None for children of the stack)."""
+        parents = [r for r in self.records if r["urn"] == record["parent"]]
+        return parents[0] if parents else None
+
+    def resources(self) -> list[Resource]:
+        """Custom resources as the policy rules see them."""
+        return [
+            Resource(type=r["type"], name=r["name"], props=r["inputs"], state=r["outputs"])
+            for r in self.records
+            if r["custom"]
+        ]
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    """`Pulumi.<stack>.yaml`'s config map."""
+    text = (ROOT / f"Pulumi.{stack}.yaml").read_text()
+    config: dict[str, Any] = yaml.safe_load(text)["config"]
+    return config
+
+
+def start(stack_file: Path) -> subprocess.Popen[str]:
+    """Start the harness for one stack file in its own process."""
+    return subprocess.Popen(
+        [sys.executable, str(HARNESS), str(stack_file)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> Snapshot:
+    """Wait for a harness run; fail with its stderr if the program failed."""
+    out, err = process.communicate(timeout=120)
+    if process.returncode != 0:
+        raise RuntimeError(f"the program failed under mocks:\n{err[-4000:]}")
+    data = json.loads(out)
+    return Snapshot(data["stack"], data["resources"], data["outputs"], data["calls"])

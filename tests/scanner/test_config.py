@@ -1,0 +1,156 @@
+"""The sources file: YAML, JSON files and inline JSON; every error names its field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scanner.config import (
+    AshbySource,
+    GreenhouseSource,
+    JobPingSource,
+    LeverSource,
+    RssSource,
+    SourcesConfigError,
+    load_sources,
+)
+
+YAML = """\
+sources:
+  - type: greenhouse
+    board: acme
+    company: Acme Robotics
+  - type: lever
+    site: globex              # Lever calls the board a "site"
+    base_url: https://api.eu.lever.co/
+  - type: ashby
+    board: initech
+    enabled: false
+  - type: rss
+    name: rss:remote-jobs
+    url: https://remotejobs.example.org/feed.rss
+  - type: jobping
+    path: extra/jobs.json
+"""
+
+
+def test_a_yaml_file_is_loaded_with_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(YAML, encoding="utf-8")
+
+    sources = load_sources(str(path), include_disabled=True)
+
+    greenhouse, lever, ashby, rss, jobping = sources
+    assert isinstance(greenhouse, GreenhouseSource)
+    assert (greenhouse.name, greenhouse.board, greenhouse.company) == (
+        "greenhouse:acme", "acme", "Acme Robotics"
+    )  # fmt: skip
+    assert greenhouse.base_url == "https://boards-api.greenhouse.io"
+    assert isinstance(lever, LeverSource)
+    assert (lever.name, lever.board, lever.base_url) == (
+        "lever:globex", "globex", "https://api.eu.lever.co"
+    )  # fmt: skip
+    assert isinstance(ashby, AshbySource)
+    assert (ashby.base_url, ashby.enabled) == ("https://api.ashbyhq.com", False)
+    assert isinstance(rss, RssSource)
+    assert rss.name == "rss:remote-jobs"
+    assert isinstance(jobping, JobPingSource)
+    assert jobping.name == "jobping:jobs"
+    assert jobping.path == tmp_path / "extra" / "jobs.json"  # relative to the sources file
+
+
+def test_disabled_sources_are_left_out_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yml"
+    path.write_text(YAML, encoding="utf-8")
+
+    names = [source.name for source in load_sources(str(path))]
+
+    assert names == ["greenhouse:acme", "lever:globex", "rss:remote-jobs", "jobping:jobs"]
+
+
+def test_inline_json_and_json_files_are_accepted(tmp_path: Path) -> None:
+    inline = '[{"type": "ashby", "org": "initech", "name": "initech-careers"}]'
+    path = tmp_path / "sources.json"
+    path.write_text('{"sources": [{"type": "rss", "url": "https://x.example/jobs.atom"}]}')
+
+    (ashby,) = load_sources(f"  {inline}\n")
+    (rss,) = load_sources(str(path))
+
+    assert isinstance(ashby, AshbySource)
+    assert (ashby.name, ashby.board) == ("initech-careers", "initech")
+    assert rss.name == "rss:x.example"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('[{"type": "greenhouse"}]', "source #1: field 'board' is required"),
+        ('[{"board": "acme"}]', "source #1: field 'type' is required (one of greenhouse"),
+        ('[{"type": "workday", "board": "x"}]', "field 'type': unknown source type 'workday'"),
+        ('[{"type": "greenhouse", "board": "acme", "bord": 1}]', "unknown field 'bord'"),
+        ('[{"type": "lever", "board": "a/b"}]', "field 'board': 'a/b' is not allowed"),
+        ('[{"type": "rss", "url": "ftp://x.example/f"}]', "field 'url': must be an http://"),
+        ('[{"type": "rss"}]', "source #1: field 'url' is required"),
+        ('[{"type": "jobping"}]', "give exactly one of 'url' and 'path'"),
+        (
+            '[{"type": "ashby", "board": "a"}, {"type": "lever", "board": "b", "enabled": "sure"}]',
+            "source #2: field 'enabled': Input should be a valid boolean",
+        ),
+        (
+            '[{"type": "ashby", "board": "a", "name": "bad name"}]',
+            "source #1 'bad name': field 'name': 'bad name' is not allowed",
+        ),
+        (
+            '[{"type": "ashby", "board": "a"}, {"type": "ashby", "org": "a"}]',
+            "duplicate source name 'ashby:a' (sources #1 and #2)",
+        ),
+        ('[{"type": "greenhouse", "board": "acme"', "bad JSON in inline JSON line 1"),
+        ("[]", "inline JSON: no sources listed"),
+        ('{"source": []}', "unknown top-level key 'source'"),
+        ('["greenhouse"]', "source #1: expected an object with a 'type'"),
+        ("   ", "SCANNER_SOURCES is empty"),
+    ],
+)
+def test_each_error_is_one_line_naming_the_problem(value: str, message: str) -> None:
+    with pytest.raises(SourcesConfigError) as caught:
+        load_sources(value)
+
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+
+    with pytest.raises(SourcesConfigError, match=r"sources file not found: .*nope\.yaml"):
+        load_sources(str(missing))
+
+
+def test_bad_yaml_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - type: greenhouse\n    board: [acme\n", encoding="utf-8")
+
+    with pytest.raises(SourcesConfigError) as caught:
+        load_sources(str(path))
+
+    assert str(caught.value).startswith(f"bad YAML in {path} line ")
+    assert "\n" not in str(caught.value)
+
+
+def test_an_unknown_file_type_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "sources.toml"
+    path.write_text("x = 1")
+
+    with pytest.raises(SourcesConfigError, match=r"must end in \.yaml, \.yml or \.json"):
+        load_sources(str(path))
+
+
+def test_errors_in_a_file_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("- type: lever\n", encoding="utf-8")
+
+    with pytest.raises(SourcesConfigError) as caught:
+        load_sources(str(path))
+
+    assert str(caught.value) == f"{path}: source #1: field 'board' is required"

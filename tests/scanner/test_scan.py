@@ -1,0 +1,329 @@
+"""The scan loop end to end: real HTTP server, moto's SQS, embedded Postgres.
+
+Dedup, the outbox (crash safety, partial SQS failures, two scanners), failing sources, and the
+SQS request budget.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from local_http import LocalServer, Reply
+from psycopg_pool import ConnectionPool
+
+from jobping.db import open_pool
+from jobping.local.moto import MotoServer
+from jobping.local.queues import JobQueues
+from jobping.messages import decode
+from scanner.config import parse_sources
+from scanner.http import Fetcher, RetryPolicy, Timeouts, make_client
+from scanner.main import RequestCounter
+from scanner.outbox import Outbox
+from scanner.scan import run_scan
+from scanner.sources import build_source
+from scanner.store import DbValidatorStore
+
+
+def _jobs(count: int, *, title: str = "Engineer", start: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "external_id": f"job-{i}",
+            "title": f"{title} {i}",
+            "company": "Acme",
+            "description": f"Python and Kubernetes, job {i}.",
+        }
+        for i in range(start, start + count)
+    ]
+
+
+@pytest.fixture
+def pool(db: str) -> Iterator[ConnectionPool]:
+    with open_pool(db, size=4, wait=True) as pool:
+        yield pool
+
+
+@pytest.fixture
+def scan_fetcher() -> Iterator[Fetcher]:
+    with make_client(Timeouts(connect=1.0, read=1.0, write=1.0, pool=1.0)) as client:
+        yield Fetcher(client, policy=RetryPolicy(attempts=2), sleep=lambda _: None)
+
+
+class Scanner:
+    """Runs scans of a fixed set of sources, as `python -m scanner` would."""
+
+    def __init__(
+        self,
+        server: LocalServer,
+        sqs: Any,
+        queues: JobQueues,
+        pool: ConnectionPool,
+        fetcher: Fetcher,
+    ) -> None:
+        self.server, self.sqs, self.queues, self.pool, self.fetcher = (
+            server,
+            sqs,
+            queues,
+            pool,
+            fetcher,
+        )
+        self.sources: list[dict[str, Any]] = []
+
+    def board(self, name: str, jobs: list[dict[str, Any]], **headers: str) -> None:
+        path = f"/{name}.json"
+        self.server.route(path, Reply(body=json.dumps(jobs), headers=headers))
+        if not any(s["name"] == f"jobping:{name}" for s in self.sources):
+            self.sources.append(
+                {"type": "jobping", "name": f"jobping:{name}", "url": self.server.url + path}
+            )
+
+    def scan(self, outbox: Outbox | None = None) -> Any:
+        sources = [build_source(c) for c in parse_sources(self.sources)]
+        return run_scan(
+            sources,
+            self.fetcher,
+            self.pool,
+            DbValidatorStore(self.pool),
+            outbox or Outbox(self.sqs, self.queues.url),
+        )
+
+    def queued(self) -> list[str]:
+        """Drain the job queue; the external ids of the messages on it."""
+        ids = []
+        while batch := self.sqs.receive_message(
+            QueueUrl=self.queues.url, MaxNumberOfMessages=10
+        ).get("Messages"):
+            for message in batch:
+                ids.append(decode(message["Body"]).data.external_id)
+                self.sqs.delete_message(
+                    QueueUrl=self.queues.url, ReceiptHandle=message["ReceiptHandle"]
+                )
+        return ids
+
+
+@pytest.fixture
+def scanner(
+    http_server: LocalServer,
+    sqs: Any,
+    queues: JobQueues,
+    pool: ConnectionPool,
+    scan_fetcher: Fetcher,
+) -> Scanner:
+    return Scanner(http_server, sqs, queues, pool, scan_fetcher)
+
+
+def _outbox_size(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM jobs WHERE enqueued_at IS NULL").fetchone()
+    return int(row[0]) if row else -1
+
+
+def test_second_run_enqueues_nothing_and_a_change_is_enqueued_again(
+    scanner: Scanner, db: str
+) -> None:
+    scanner.board("acme", _jobs(5))
+    first = scanner.scan()
+    assert (first.sources["jobping:acme"].new, first.enqueued) == (5, 5)
+    assert sorted(scanner.queued()) == [f"job-{i}" for i in range(5)]
+
+    second = scanner.scan()
+    assert (second.sources["jobping:acme"].unchanged, second.enqueued) == (5, 0)
+    assert scanner.queued() == []
+
+    changed = _jobs(5)
+    changed[2]["title"] = "Staff Engineer 2"
+    scanner.board("acme", changed)
+    third = scanner.scan()
+    assert (third.sources["jobping:acme"].changed, third.enqueued) == (1, 1)
+    assert scanner.queued() == ["job-2"]
+    assert _outbox_size(db) == 0
+
+
+def test_not_modified_board_costs_one_request_and_no_work(
+    scanner: Scanner, http_server: LocalServer
+) -> None:
+    scanner.board("acme", _jobs(3), ETag='"v1"')
+    scanner.scan()
+    scanner.queued()
+    http_server.route("/acme.json", Reply(status=304, headers={"ETag": '"v1"'}))
+    summary = scanner.scan()
+    assert summary.sources["jobping:acme"].not_modified is True
+    assert summary.enqueued == 0
+    requests = http_server.requests_to("/acme.json")
+    assert requests[-1].headers.get("if-none-match") == '"v1"'
+
+
+@pytest.mark.parametrize("failure", ["500", "timeout", "malformed"])
+def test_failing_source_is_skipped_and_the_others_scanned(
+    scanner: Scanner, http_server: LocalServer, failure: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    scanner.board("good", _jobs(3))
+    scanner.board("bad", [])
+    reply = {
+        "500": Reply(status=500, body="oops"),
+        "timeout": Reply(delay=2.5, body="[]"),
+        "malformed": Reply(body="{not json"),
+    }[failure]
+    http_server.route("/bad.json", reply)
+    summary = scanner.scan()
+    assert summary.failed_sources == ["jobping:bad"]
+    assert summary.sources["jobping:good"].new == 3
+    assert summary.enqueued == 3
+    assert summary.sources["jobping:bad"].error
+    assert any(getattr(r, "source", None) == "jobping:bad" for r in caplog.records)
+
+
+def test_crash_between_upsert_and_enqueue_loses_nothing(
+    scanner: Scanner, sqs: Any, db: str
+) -> None:
+    class CrashingOutbox(Outbox):
+        def drain(self, pool: ConnectionPool, *, limit: int | None = None) -> Any:
+            raise SystemExit("killed after the upsert")
+
+    scanner.board("acme", _jobs(4))
+    with pytest.raises(SystemExit):
+        scanner.scan(CrashingOutbox(sqs, scanner.queues.url))
+    assert _outbox_size(db) == 4
+    summary = scanner.scan()
+    assert summary.sources["jobping:acme"].unchanged == 4  # nothing new fetched...
+    assert summary.enqueued == 4  # ...but the outbox is sent
+    assert sorted(scanner.queued()) == [f"job-{i}" for i in range(4)]
+
+
+class FlakySqs:
+    """Wraps the moto client; rejects chosen entries of SendMessageBatch a number of times."""
+
+    def __init__(self, sqs: Any, reject_ids: set[str], times: int) -> None:
+        self._sqs, self._reject, self._times = sqs, reject_ids, times
+        self.calls = 0
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+        self.calls += 1
+        rejected = [
+            e
+            for e in Entries
+            if self._times > 0 and decode(e["MessageBody"]).data.external_id in self._reject
+        ]
+        keep = [e for e in Entries if e not in rejected]
+        result = self._sqs.send_message_batch(QueueUrl=QueueUrl, Entries=keep) if keep else {}
+        if rejected:
+            self._times -= 1
+        return {
+            "Successful": result.get("Successful", []),
+            "Failed": [
+                {"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in rejected
+            ],
+        }
+
+
+def test_rejected_entries_are_retried_and_never_marked_wrongly(
+    scanner: Scanner, sqs: Any, db: str
+) -> None:
+    scanner.board("acme", _jobs(12))
+    flaky = FlakySqs(sqs, {"job-3", "job-11"}, times=1)
+    summary = scanner.scan(Outbox(flaky, scanner.queues.url))  # type: ignore[arg-type]
+    assert (summary.enqueued, summary.enqueue_failed) == (12, 0)
+    assert sorted(scanner.queued()) == sorted(f"job-{i}" for i in range(12))
+
+    scanner.board("acme", [*_jobs(12), *_jobs(2, start=12)])
+    stubborn = FlakySqs(sqs, {"job-13"}, times=99)
+    summary = scanner.scan(Outbox(stubborn, scanner.queues.url, attempts=3))  # type: ignore[arg-type]
+    assert (summary.enqueued, summary.enqueue_failed) == (1, 1)
+    with psycopg.connect(db) as conn:
+        unsent = conn.execute("SELECT external_id FROM jobs WHERE enqueued_at IS NULL").fetchall()
+    assert unsent == [("job-13",)]  # left in the outbox for the next run
+    assert scanner.queued() == ["job-12"]
+
+
+def test_two_scanners_at_once_enqueue_each_job_once(
+    scanner: Scanner, sqs: Any, pool: ConnectionPool, db: str
+) -> None:
+    scanner.board("acme", _jobs(120))
+    scanner.scan(Outbox(FlakySqs(sqs, set(), 0), scanner.queues.url))  # type: ignore[arg-type]
+    scanner.queued()
+    with psycopg.connect(db) as conn:  # put everything back in the outbox
+        conn.execute("UPDATE jobs SET enqueued_at = NULL")
+    results = []
+    barrier = threading.Barrier(2)
+
+    def drain() -> None:
+        barrier.wait()
+        results.append(Outbox(sqs, scanner.queues.url, chunk=20).drain(pool))
+
+    threads = [threading.Thread(target=drain) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(r.enqueued for r in results) == 120
+    queued = scanner.queued()
+    assert sorted(queued) == sorted(f"job-{i}" for i in range(120))  # no duplicates
+
+
+def test_sqs_requests_per_job_at_most_0_11_for_500_new_jobs(scanner: Scanner, sqs: Any) -> None:
+    counter = RequestCounter()
+    sqs.meta.events.register("before-send.sqs", counter)
+    try:
+        scanner.board("big", _jobs(500))
+        summary = scanner.scan()
+    finally:
+        sqs.meta.events.unregister("before-send.sqs", counter)
+    assert summary.enqueued == 500
+    assert counter.count / summary.enqueued <= 0.11
+    assert counter.count == 50  # 500 jobs, 10 per SendMessageBatch
+
+
+def test_scanner_process_exit_codes_and_summary(
+    http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str, tmp_path: Path
+) -> None:
+    http_server.route("/ok.json", Reply(body=json.dumps(_jobs(2))))
+    http_server.route("/broken.json", Reply(status=503))
+    sources = [{"type": "jobping", "name": "jobping:ok", "url": http_server.url + "/ok.json"}]
+    env = {
+        **os.environ,
+        "JOB_QUEUE_URL": queues.url,
+        "DATABASE_URL": db,
+        "AWS_ENDPOINT_URL": moto_server.url,
+        "LOG_FORMAT": "json",
+    }
+
+    def run(source_list: list[dict[str, Any]] | str) -> subprocess.CompletedProcess[str]:
+        value = source_list if isinstance(source_list, str) else json.dumps(source_list)
+        return subprocess.run(
+            [sys.executable, "-m", "scanner"],
+            env={**env, "SCANNER_SOURCES": value},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    ok = run(sources)
+    assert ok.returncode == 0, ok.stderr
+    summary = json.loads(ok.stdout.strip().splitlines()[-1])
+    assert summary["event"] == "scan_summary"
+    assert (summary["enqueued"], summary["sqs_requests"]) == (2, 1)
+
+    failing = run(
+        [
+            *sources,
+            {"type": "jobping", "name": "jobping:broken", "url": http_server.url + "/broken.json"},
+        ]
+    )
+    assert failing.returncode == 1
+    assert json.loads(failing.stdout.strip().splitlines()[-1])["failed_sources"] == [
+        "jobping:broken"
+    ]
+
+    bad = run('[{"type": "nope"}]')
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert bad.stderr.startswith("scanner: invalid setting SCANNER_SOURCES:")
