@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # One image, two entry points: `python -m worker` (default) and `python -m scanner`.
 # Only the runtime requirements are installed; no Pulumi, no test tools.
 
@@ -13,6 +14,9 @@ COPY scanner/ /app/scanner/
 RUN /opt/venv/bin/python -m compileall -q /app /opt/venv
 
 FROM python:3.11-slim
+# Amazon RDS's CA bundle: the worker and scanner connect with sslmode=verify-full (rds.force_ssl).
+ADD --chmod=444 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem \
+    /etc/ssl/certs/rds-global-bundle.pem
 RUN groupadd --system --gid 10001 jobping \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin jobping
@@ -25,6 +29,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TMPDIR=/tmp \
     HOME=/tmp \
     LOG_FORMAT=json \
+    PGSSLROOTCERT=/etc/ssl/certs/rds-global-bundle.pem \
     HEALTH_PORT=8080
 # Non-root; the only writable path it needs is /tmp (a volume on Fargate).
 USER 10001:10001

@@ -172,6 +172,18 @@ def _add_local_commands(commands: Any) -> None:
     local.set_defaults(handler=cmd_local)
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print what `pulumi up --stack STACK` would create, from the program under mocks."""
+    from jobping import plan  # noqa: PLC0415  # runs the Pulumi program: dev requirements
+
+    try:
+        print(plan.render(plan.snapshot(args.stack)))
+    except plan.PlanError as error:
+        sys.stderr.write(f"{PROG} plan: {error}\n")
+        return 1
+    return 0
+
+
 def _queue_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue-url", help="the job queue's URL (default: $JOB_QUEUE_URL)")
     parser.add_argument("--queue-name", help="find the job queue by name instead")
@@ -218,6 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_parser.set_defaults(handler=cmd_migrate)
     _add_queue_commands(commands)
     _add_local_commands(commands)
+    plan_parser = commands.add_parser(
+        "plan",
+        help="preview the stack offline (Pulumi program under mocks)",
+        description="Run the Pulumi program offline under mocks with Pulumi.<stack>.yaml and "
+        "print the resources it would create as a tree, with a count. No credentials needed.",
+    )
+    plan_parser.add_argument("--stack", required=True, help="stack name: dev or prod")
+    plan_parser.set_defaults(handler=cmd_plan)
     return parser
 
 

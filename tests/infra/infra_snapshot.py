@@ -14,7 +14,6 @@ import yaml
 from policy.model import Resource
 
 ROOT = Path(__file__).resolve().parents[2]
-HARNESS = Path(__file__).resolve().parent / "infra_harness.py"
 STACKS = ("dev", "prod")
 
 Record = dict[str, Any]
@@ -76,7 +75,7 @@ def stack_file_config(stack: str) -> dict[str, Any]:
 def start(stack_file: Path) -> subprocess.Popen[str]:
     """Start the harness for one stack file in its own process."""
     return subprocess.Popen(
-        [sys.executable, str(HARNESS), str(stack_file)],
+        [sys.executable, "-m", "components.offline", str(stack_file)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
-from infra_harness import INVOKES
 from infra_snapshot import Snapshot
 
+from components.offline import INVOKES
 from jobping import envvars
 
 COMPONENTS = {

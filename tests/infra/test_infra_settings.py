@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from infra_snapshot import HARNESS, ROOT, stack_file_config
+from infra_snapshot import ROOT, stack_file_config
 
 from components.settings import Settings, SettingsError, load_settings, parse_settings
 
@@ -127,7 +127,7 @@ def test_the_program_stops_with_the_key_name(tmp_path: Path) -> None:
     stack_file = tmp_path / "Pulumi.broken.yaml"
     stack_file.write_text(yaml.safe_dump({"config": config}))
     result = subprocess.run(
-        [sys.executable, str(HARNESS), str(stack_file)],
+        [sys.executable, "-m", "components.offline", str(stack_file)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,9 +1,11 @@
-"""Run the real Pulumi program (`__main__.py`) under mocks for one stack file; print a snapshot.
+"""Run the real Pulumi program (`__main__.py`) offline, under mocks, for one stack file.
 
-Usage: `python tests/infra/infra_harness.py Pulumi.dev.yaml` (from the repository root). Each run is
-its own process, so Pulumi's global runtime state never leaks from one stack to the next. The
+Usage: `python -m components.offline Pulumi.dev.yaml` (from the repository root). Each run is its
+own process, so Pulumi's global runtime state never leaks from one stack to the next. The
 snapshot (JSON on stdout) lists every registered resource with its type, logical name, parent
 URN, inputs, mocked outputs and options, the stack outputs, and every invoke the program made.
+The infra tests assert on it, and `jobping plan` prints it as a tree: a preview for people
+without credentials. Nothing here talks to AWS or needs the Pulumi CLI.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
@@ -69,7 +71,7 @@ def _arn(service: str, resource: str, region: str = REGION) -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
 
-def mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911
     """What the provider would report after creating `typ` (the fields the program reads)."""
     if typ == "aws:sqs/queue:Queue":
         url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
@@ -85,16 +87,27 @@ def mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"arn": _arn("ecs", f"task-definition/{family}:1"), "revision": 1}
     if typ == "aws:ecr/repository:Repository":
         url = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"
-        return {"name": name, "arn": _arn("ecr", f"repository/{name}"), "repositoryUrl": url,
-                "registryId": ACCOUNT}  # fmt: skip
+        return {
+            "name": name,
+            "arn": _arn("ecr", f"repository/{name}"),
+            "repositoryUrl": url,
+            "registryId": ACCOUNT,
+        }
     if typ == "docker:index/image:Image":
         digest = hashlib.sha256(inputs["imageName"].encode()).hexdigest()
         return {"repoDigest": f"{inputs['imageName'].split(':')[0]}@sha256:{digest}"}
     if typ == "aws:rds/instance:Instance":
         secret = _arn("secretsmanager", "secret:rds!db-mock-AbCdEf")
-        return {"address": f"{inputs['identifier']}.mock.{REGION}.rds.amazonaws.com",
-                "masterUserSecrets": [{"secretArn": secret, "secretStatus": "active",
-                                       "kmsKeyId": "alias/aws/secretsmanager"}]}  # fmt: skip
+        return {
+            "address": f"{inputs['identifier']}.mock.{REGION}.rds.amazonaws.com",
+            "masterUserSecrets": [
+                {
+                    "secretArn": secret,
+                    "secretStatus": "active",
+                    "kmsKeyId": "alias/aws/secretsmanager",
+                }
+            ],
+        }
     if typ == "aws:cloudwatch/logGroup:LogGroup":
         group = inputs.get("name") or name
         return {"name": group, "arn": _arn("logs", f"log-group:{group}")}
@@ -134,7 +147,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.records: list[dict[str, Any]] = []
 
     def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             registration = self.resources[response.urn]
             self.records.append(
@@ -166,11 +179,12 @@ def run(stack_file: Path) -> dict[str, Any]:
     pulumi.runtime.set_all_config(stack_config(stack_file))
     stack_mocks = StackMocks()
     monitor = RecordingMonitor(stack_mocks)
-    pulumi.runtime.set_mocks(stack_mocks, project="jobping", stack=stack, preview=False,
-                             monitor=monitor)  # fmt: skip
+    pulumi.runtime.set_mocks(
+        stack_mocks, project="jobping", stack=stack, preview=False, monitor=monitor
+    )
     outputs: dict[str, Any] = {}
 
-    @pulumi.runtime.test  # type: ignore[misc]
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[Any]:
         sys.path.insert(0, str(ROOT))
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
