@@ -12,12 +12,17 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from psycopg.conninfo import make_conninfo
 
 SUPERUSER = "postgres"
+
+
+# pgserver looks up a runtime directory at import, which this module never uses.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 def _bin_dir() -> Path:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from rich.console import Console
 from rich.table import Table
+from rich.tree import Tree
 
 if TYPE_CHECKING:
     from jobping.local.run import RunResult
@@ -26,7 +27,8 @@ WHERE m.rank <= %s
 ORDER BY u.email, m.score DESC"""
 
 _COUNTS = """
-SELECT (SELECT count(*) FROM jobs),
+SELECT (SELECT count(*) FROM jobs j JOIN job_analyses a
+          ON a.job_id = j.id AND a.content_hash = j.content_hash),
        (SELECT count(*) FROM job_analyses WHERE analyzed_at >= %(since)s),
        (SELECT count(*) FROM notifications WHERE status = 'sent' AND sent_at >= %(since)s),
        (SELECT count(*) FROM notifications WHERE status <> 'sent')"""
@@ -41,7 +43,7 @@ _MATCHES_PER_USER = (
 class DbResults:
     """What the database says after the run."""
 
-    jobs_total: int = 0
+    jobs_total: int = 0  # stored jobs whose current content is processed
     processed: int = 0
     notified: int = 0
     notifications_pending: int = 0
@@ -86,7 +88,7 @@ def print_summary(console: Console, run: RunResult, db: DbResults, dlq_depth: in
     ):
         totals.add_row(label, str(value))
     console.print(totals)
-    console.print(_matches_table(db))
+    console.print(_matches_tree(db))
 
 
 def _sources_table(sources: dict[str, dict[str, Any]]) -> Table:
@@ -103,18 +105,12 @@ def _sources_table(sources: dict[str, dict[str, Any]]) -> Table:
     return table
 
 
-def _matches_table(db: DbResults) -> Table:
-    table = Table(title="Top matches per user", title_justify="left")
-    for column in ("user", "matches", "search", "job", "score", "why"):
-        table.add_column(column, overflow="fold")
+def _matches_tree(db: DbResults) -> Tree:
+    tree = Tree(f"[bold]Top matches per user[/] (best {TOP_MATCHES})")
+    users: dict[str, Tree] = {}
     for email, search, title, company, score, reasons in db.top:
-        why = ", ".join(str(r) for r in reasons[:3])
-        table.add_row(
-            email,
-            str(db.matches_per_user.get(email, 0)),
-            search,
-            f"{title} · {company}",
-            f"{score:.2f}",
-            why,
-        )
-    return table
+        if email not in users:
+            users[email] = tree.add(f"{email}: {db.matches_per_user.get(email, 0)} matches")
+        why = "; ".join(str(r) for r in reasons[:3])
+        users[email].add(f"{score:.2f}  {title} · {company}  [dim]({search}: {why})[/]")
+    return tree

@@ -112,7 +112,8 @@ def drain(state: LocalState, root: Path, workers: int, result: RunResult, consol
     try:
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("jobs", total=max(total, 1), detail="")
-            quiet_checks, deadline = 0, time.monotonic() + DRAIN_TIMEOUT_S
+            began = time.monotonic()
+            quiet_checks, deadline = 0, began + DRAIN_TIMEOUT_S
             while quiet_checks < 2 and time.monotonic() < deadline:
                 time.sleep(0.5)
                 if any(p.poll() is not None for p in procs):
@@ -122,7 +123,7 @@ def drain(state: LocalState, root: Path, workers: int, result: RunResult, consol
                     ops.queue_stats(sqs, state.dlq_url),
                 )
                 done, matched = _progress_counts(state.database_url, result.started_at)
-                elapsed = max(time.monotonic() - progress.tasks[0].start_time_or_now(), 1e-3)  # type: ignore[attr-defined]
+                elapsed = max(time.monotonic() - began, 1e-3)
                 progress.update(
                     task,
                     completed=done + dlq.visible,

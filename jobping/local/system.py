@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import yaml
 
 from jobping.aws import make_client
@@ -101,6 +102,7 @@ class LocalSystem:
         seed(database_url)
         port, pid = self._start_moto()
         queues = self._create_queues(port)
+        requeue_unprocessed(database_url)
         state = LocalState(port, pid, self.postgres.port, queues.url, queues.dlq_url, database_url)
         self.state_path.write_text(json.dumps(asdict(state), indent=2))
         env_lines = [f"export {key}={value}" for key, value in state.env().items()]
@@ -145,6 +147,21 @@ class LocalSystem:
         os.environ.update(LOCAL_CREDENTIALS)  # moto takes any key; never the caller's real ones
         sqs = make_client("sqs", AwsSettings.for_endpoint(f"http://127.0.0.1:{port}"))
         return create_job_queues(sqs, QUEUE_NAME, queue_settings_from_stack(self.stack_file))
+
+
+def requeue_unprocessed(database_url: str) -> int:
+    """Put jobs whose current content was never processed back in the outbox.
+
+    moto keeps queues in memory: a new local system starts with an empty queue, so messages an
+    earlier, interrupted run had sent are gone. The scanner's outbox sends these jobs again (in
+    AWS the queue outlives the processes and this is never needed).
+    """
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "UPDATE jobs j SET enqueued_at = NULL WHERE enqueued_at IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM job_analyses a WHERE a.job_id = j.id "
+            "AND a.content_hash = j.content_hash)"
+        ).rowcount
 
 
 def _moto_answers(port: int) -> bool:
