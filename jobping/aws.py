@@ -68,3 +68,21 @@ def make_client(service: Service, aws: AwsSettings, **config: Any) -> Any:
         endpoint_url=endpoint,
         config=client_config(**config),
     )
+
+
+class RequestCounter:
+    """Counts the HTTP requests a boto3 client sends, retries included (a botocore event hook)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, **_: object) -> None:
+        self.count += 1
+
+
+def count_requests(client: Any) -> RequestCounter:
+    """Attach a `RequestCounter` to `client` and return it."""
+    counter = RequestCounter()
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-send.{service}", counter)
+    return counter

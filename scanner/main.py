@@ -13,10 +13,10 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobping import logs, settings
-from jobping.aws import make_client
+from jobping.aws import count_requests, make_client
 from jobping.db import conninfo_for, open_pool
 from jobping.migrate import migrate
 from scanner.config import SourcesConfigError, load_sources
@@ -52,16 +52,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="seconds between scans with --loop (default 300)",
     )
     return parser.parse_args(argv)
-
-
-class RequestCounter:
-    """Counts the HTTP requests a boto3 client sends (retries included)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, **_: Any) -> None:
-        self.count += 1
 
 
 def dry_run(sources: Sequence[Source], fetcher: Fetcher, pool: ConnectionPool) -> int:
@@ -100,8 +90,7 @@ def dry_run(sources: Sequence[Source], fetcher: Fetcher, pool: ConnectionPool) -
 def scan_once(config: ScannerSettings, sources: Sequence[Source], pool: ConnectionPool) -> int:
     """One scan with fresh HTTP and SQS clients; prints the summary line."""
     sqs = make_client("sqs", config)
-    counter = RequestCounter()
-    sqs.meta.events.register("before-send.sqs", counter)
+    counter = count_requests(sqs)
     with make_http_client() as http:
         fetcher = Fetcher(http)
         summary: ScanSummary = run_scan(

@@ -20,13 +20,13 @@ import pytest
 from local_http import LocalServer, Reply
 from psycopg_pool import ConnectionPool
 
+from jobping.aws import count_requests
 from jobping.db import open_pool
 from jobping.local.moto import MotoServer
 from jobping.local.queues import JobQueues
 from jobping.messages import decode
 from scanner.config import parse_sources
 from scanner.http import Fetcher, RetryPolicy, Timeouts, make_client
-from scanner.main import RequestCounter
 from scanner.outbox import Outbox
 from scanner.scan import run_scan
 from scanner.sources import build_source
@@ -269,8 +269,7 @@ def test_two_scanners_at_once_enqueue_each_job_once(
 
 
 def test_sqs_requests_per_job_at_most_0_11_for_500_new_jobs(scanner: Scanner, sqs: Any) -> None:
-    counter = RequestCounter()
-    sqs.meta.events.register("before-send.sqs", counter)
+    counter = count_requests(sqs)
     try:
         scanner.board("big", _jobs(500))
         summary = scanner.scan()

@@ -1,0 +1,131 @@
+"""The worker as a subprocess: crashes, signals and a database outage lose nothing."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from jobping.local.postgres import EmbeddedPostgres
+from jobping.local.queues import JobQueues
+from tests.worker.conftest import (
+    WorkerFactory,
+    drain_queue,
+    job_body,
+    query,
+    queue_counts,
+    send_all,
+    wait_for,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+_COUNTS = {
+    "consumer_runs": "SELECT count(*) FROM consumer_runs",
+    "consumer_jobs": "SELECT count(*) FROM consumer_jobs",
+    "consumer_effects": "SELECT count(*) FROM consumer_effects",
+}
+
+
+def _count(db: str, table: str) -> int:
+    return int(query(db, _COUNTS[table])[0][0])
+
+
+def test_killed_worker_loses_nothing_and_duplicates_nothing(
+    sqs: SQSClient,
+    make_queues: Callable[..., JobQueues],
+    start_worker: WorkerFactory,
+    consumer_db: str,
+) -> None:
+    queues = make_queues(visibility_timeout_seconds=3)
+    send_all(sqs, queues.url, [job_body("write", title="0.2") for _ in range(40)])
+    first = start_worker(queues.url)
+    wait_for(lambda: _count(consumer_db, "consumer_jobs") >= 10, 20, "10 jobs done")
+    first.process.kill()  # SIGKILL, in the middle of a batch
+    first.process.wait(5)
+    killed_pid = first.process.pid
+    second = start_worker(queues.url)
+    wait_for(lambda: _count(consumer_db, "consumer_effects") == 40, 30, "all 40 effects")
+    wait_for(lambda: queue_counts(sqs, queues.url) == (0, 0), 10, "nothing left in flight")
+    assert second.process.poll() is None
+    assert _count(consumer_db, "consumer_jobs") == 40
+    # Jobs the killed worker started but never committed were finished by the second one.
+    unfinished = query(
+        consumer_db,
+        "SELECT count(DISTINCT r.job_id) FROM consumer_runs r JOIN consumer_jobs j USING (job_id) "
+        "WHERE r.pid = %s AND j.pid <> %s",
+        killed_pid,
+        killed_pid,
+    )
+    assert unfinished[0][0] >= 1
+    assert queue_counts(sqs, queues.dlq_url) == (0, 0)
+
+
+def test_sigterm_finishes_running_jobs_and_releases_the_rest(
+    sqs: SQSClient,
+    make_queues: Callable[..., JobQueues],
+    start_worker: WorkerFactory,
+    consumer_db: str,
+) -> None:
+    queues = make_queues(visibility_timeout_seconds=30)
+    worker = start_worker(queues.url, WORKER_CONCURRENCY="4", WORKER_DRAIN_SECONDS="8")
+    send_all(sqs, queues.url, [job_body("write", title="2") for _ in range(10)])
+    wait_for(lambda: _count(consumer_db, "consumer_runs") == 4, 10, "4 jobs running")
+    signalled = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    assert worker.process.wait(8) == 0
+    assert time.monotonic() - signalled < 8  # within the drain time
+    assert _count(consumer_db, "consumer_jobs") == 4  # the running jobs finished
+    assert _count(consumer_db, "consumer_runs") == 4  # nothing else was started
+    # The other six are visible at once, not after the 30 s visibility timeout.
+    assert queue_counts(sqs, queues.url) == (6, 0)
+    assert len(drain_queue(sqs, queues.url, wait=0)) == 6
+    assert sorted(worker.outcomes()) == ["processed"] * 4
+
+
+def test_second_sigterm_exits_at_once(
+    sqs: SQSClient, queues: JobQueues, start_worker: WorkerFactory, consumer_db: str
+) -> None:
+    worker = start_worker(queues.url, WORKER_DRAIN_SECONDS="60")
+    send_all(sqs, queues.url, [job_body("write", title="30")])
+    wait_for(lambda: _count(consumer_db, "consumer_runs") == 1, 10, "the job to start")
+    worker.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert worker.process.poll() is None  # draining: waiting for the running job
+    signalled = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    assert worker.process.wait(5) == 128 + signal.SIGTERM
+    assert time.monotonic() - signalled < 2
+    assert _count(consumer_db, "consumer_jobs") == 0
+
+
+def test_database_outage_is_retried_with_backoff_and_nothing_is_lost(
+    sqs: SQSClient,
+    make_queues: Callable[..., JobQueues],
+    start_worker: WorkerFactory,
+    consumer_db: str,
+    postgres: EmbeddedPostgres,
+) -> None:
+    queues = make_queues(visibility_timeout_seconds=10, max_receive_count=50)
+    worker = start_worker(queues.url)
+    send_all(sqs, queues.url, [job_body("write", title="0.3") for _ in range(10)])
+    wait_for(lambda: _count(consumer_db, "consumer_jobs") >= 3, 15, "some jobs done")
+    postgres.stop()
+    try:
+        send_all(sqs, queues.url, [job_body("write") for _ in range(10)])
+        wait_for(lambda: worker.outcomes().count("retried") >= 4, 15, "retries during the outage")
+        time.sleep(1.0)
+        assert worker.process.poll() is None  # no crash loop: the worker stays up
+    finally:
+        postgres.start()
+    wait_for(lambda: _count(consumer_db, "consumer_effects") == 20, 40, "all 20 effects")
+    wait_for(lambda: queue_counts(sqs, queues.url) == (0, 0), 10, "an empty queue")
+    assert worker.process.poll() is None
+    assert _count(consumer_db, "consumer_jobs") == 20
+    assert queue_counts(sqs, queues.dlq_url) == (0, 0)
+    retried = [line for line in worker.log_lines() if line.get("outcome") == "retried"]
+    assert all(line["receive_count"] >= 1 for line in retried)
+    assert any(line.get("retry_in_s") is not None for line in worker.log_lines())

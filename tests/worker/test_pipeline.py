@@ -1,0 +1,270 @@
+"""process_job against the real database: effects, idempotency, notifications after commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import ConnectionPool
+
+from jobping.aws import make_client
+from jobping.db import open_pool
+from jobping.messages import JobMessage, JobSummary
+from jobping.settings import AwsSettings
+from worker.analyze import RuleAnalyzer
+from worker.errors import PermanentError
+from worker.notify import Notification, NotificationSender, SesNotifier
+from worker.pipeline import JobPipeline, SearchCache
+
+DESCRIPTION = (
+    "We run Kubernetes and Terraform on AWS. You write Python and Go services, "
+    "own PostgreSQL schemas and on-call. Fully remote within Europe. Salary €70.000 – €90.000."
+)
+
+
+class RecordingNotifier:
+    """A channel that records what it was asked to send, and can be told to fail."""
+
+    channel = "log"
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+        self.fail_with: Exception | None = None
+
+    def send(self, notification: Notification) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append(notification)
+
+
+@pytest.fixture
+def pool(db: str) -> Iterator[ConnectionPool]:
+    with open_pool(db, size=2, wait=True) as pool:
+        yield pool
+
+
+def _insert_job(
+    url: str,
+    *,
+    title: str = "Senior Platform Engineer",
+    description: str = DESCRIPTION,
+    content_hash: str = "h1",
+) -> uuid.UUID:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "INSERT INTO jobs (source, external_id, title, company, location, remote, url, "
+            "description, content_hash) VALUES ('greenhouse:acme', %s, %s, 'Acme', "
+            "'Remote, Europe', true, 'https://example.com/jobs/1', %s, %s) "
+            "ON CONFLICT (source, external_id) DO UPDATE SET title = EXCLUDED.title, "
+            "description = EXCLUDED.description, content_hash = EXCLUDED.content_hash "
+            "RETURNING id",
+            ("4012345", title, description, content_hash),
+        ).fetchone()
+    assert row is not None
+    return uuid.UUID(str(row[0]))
+
+
+def _insert_search(url: str, email: str, name: str, **fields: Any) -> uuid.UUID:
+    with psycopg.connect(url) as conn:
+        user = conn.execute(
+            "INSERT INTO users (email, name) VALUES (%s, %s) ON CONFLICT (email) "
+            "DO UPDATE SET name = EXCLUDED.name RETURNING id",
+            (email, email.split("@", maxsplit=1)[0]),
+        ).fetchone()
+        assert user is not None
+        row = conn.execute(
+            "INSERT INTO saved_searches (user_id, name, keywords, locations, remote_only, "
+            "min_salary, salary_currency, seniority) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING id",
+            (
+                user[0],
+                name,
+                fields.get("keywords", []),
+                fields.get("locations", []),
+                fields.get("remote_only", False),
+                fields.get("min_salary"),
+                fields.get("salary_currency"),
+                fields.get("seniority", []),
+            ),
+        ).fetchone()
+    assert row is not None
+    return uuid.UUID(str(row[0]))
+
+
+def _message(job_id: uuid.UUID) -> JobMessage:
+    return JobMessage(
+        job_id=job_id,
+        action="process_job",
+        data=JobSummary(source="greenhouse:acme", external_id="4012345"),
+    )
+
+
+def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    with psycopg.connect(url) as conn:
+        return {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2".encode()).fetchall()
+            for table in ("job_analyses", "matches", "notifications")
+        }
+
+
+def _pipeline(pool: ConnectionPool, notifier: RecordingNotifier) -> JobPipeline:
+    return JobPipeline(
+        pool,
+        RuleAnalyzer(),
+        NotificationSender(pool, notifier),
+        notifier.channel,
+        searches=SearchCache(check_interval_s=0),
+        sweep_interval_s=3600,
+    )
+
+
+def test_job_is_analyzed_matched_persisted_and_notified(db: str, pool: ConnectionPool) -> None:
+    job_id = _insert_job(db)
+    kube = _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    _insert_search(db, "ana@example.com", "remote python", keywords=["python"], remote_only=True)
+    _insert_search(db, "ben@example.com", "designers", keywords=["figma"])
+    notifier = RecordingNotifier()
+    _pipeline(pool, notifier)(_message(job_id))
+
+    with psycopg.connect(db) as conn:
+        analysis = conn.execute(
+            "SELECT skills, work_mode, salary_min, salary_max, salary_currency "
+            "FROM job_analyses WHERE job_id = %s",
+            (job_id,),
+        ).fetchone()
+        matched = conn.execute(
+            "SELECT saved_search_id FROM matches WHERE job_id = %s", (job_id,)
+        ).fetchall()
+        statuses = conn.execute("SELECT status, attempts FROM notifications").fetchall()
+    assert analysis is not None
+    assert {"kubernetes", "terraform", "python", "postgresql"} <= set(analysis[0])
+    assert analysis[1] == "remote"
+    assert (analysis[2], analysis[3], analysis[4]) == (70000, 90000, "EUR")
+    assert len(matched) == 2
+    assert (kube,) in matched
+    assert statuses == [("sent", 1)]  # one per user, though two of ana's searches matched
+    assert [n.email for n in notifier.sent] == ["ana@example.com"]
+    assert notifier.sent[0].reasons
+
+
+def test_same_message_twice_has_one_set_of_effects(db: str, pool: ConnectionPool) -> None:
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    notifier = RecordingNotifier()
+    pipeline = _pipeline(pool, notifier)
+    pipeline(_message(job_id))
+    first = _snapshot(db)
+    pipeline(_message(job_id))
+    assert _snapshot(db) == first  # not even a timestamp moved
+    assert len(notifier.sent) == 1
+
+
+def test_missing_job_is_a_permanent_error(db: str, pool: ConnectionPool) -> None:
+    with pytest.raises(PermanentError) as error:
+        _pipeline(pool, RecordingNotifier())(_message(uuid.uuid4()))
+    assert error.value.kind == "job_not_found"
+
+
+def test_changed_job_drops_matches_that_no_longer_hold(db: str, pool: ConnectionPool) -> None:
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    pipeline = _pipeline(pool, RecordingNotifier())
+    pipeline(_message(job_id))
+    _insert_job(db, title="Office Manager", description="Run our Berlin office.", content_hash="h2")
+    pipeline(_message(job_id))
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM matches").fetchone() == (0,)
+        assert conn.execute("SELECT content_hash FROM job_analyses").fetchone() == ("h2",)
+        # the notification already sent for the old content stays on record
+        assert conn.execute("SELECT status FROM notifications").fetchall() == [("sent",)]
+
+
+def test_failed_send_stays_pending_and_is_retried(db: str, pool: ConnectionPool) -> None:
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    notifier = RecordingNotifier()
+    notifier.fail_with = ConnectionError("smtp down")
+    _pipeline(pool, notifier)(_message(job_id))
+    with psycopg.connect(db) as conn:
+        assert conn.execute(
+            "SELECT status, attempts, last_error FROM notifications"
+        ).fetchall() == [("pending", 1, "smtp down")]
+    notifier.fail_with = None
+    assert NotificationSender(pool, notifier).send_pending() == (1, 0)
+    assert NotificationSender(pool, notifier).send_pending() == (0, 0)  # never twice
+    assert len(notifier.sent) == 1
+
+
+def test_send_gives_up_after_max_attempts(db: str, pool: ConnectionPool) -> None:
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    notifier = RecordingNotifier()
+    notifier.fail_with = TimeoutError("slow provider")
+    _pipeline(pool, notifier)(_message(job_id))
+    sender = NotificationSender(pool, notifier, max_attempts=3)
+    assert sender.send_pending() == (0, 1)
+    assert sender.send_pending() == (0, 1)
+    assert sender.send_pending() == (0, 0)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT status, attempts FROM notifications").fetchall() == [
+            ("failed", 3)
+        ]
+
+
+def test_new_search_is_seen_without_restart(db: str, pool: ConnectionPool) -> None:
+    job_id = _insert_job(db)
+    pipeline = _pipeline(pool, RecordingNotifier())
+    pipeline(_message(job_id))
+    _insert_search(db, "cy@example.com", "terraform", keywords=["terraform"])
+    pipeline(_message(job_id))
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM matches").fetchone() == (1,)
+
+
+def test_search_deleted_after_indexing_is_skipped(db: str, pool: ConnectionPool) -> None:
+    job_id = _insert_job(db)
+    search = _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    cache = SearchCache(check_interval_s=3600)
+    notifier = RecordingNotifier()
+    pipeline = JobPipeline(
+        pool, RuleAnalyzer(), NotificationSender(pool, notifier), "log", searches=cache
+    )
+    with pool.connection() as conn:
+        cache.get(conn)  # index built while the search exists
+    with psycopg.connect(db) as conn:
+        conn.execute("DELETE FROM saved_searches WHERE id = %s", (search,))
+    pipeline(_message(job_id))
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM matches").fetchone() == (0,)
+    assert notifier.sent == []
+
+
+def test_ses_notifier_sends_from_a_verified_identity(
+    db: str, pool: ConnectionPool, aws_settings: AwsSettings
+) -> None:
+    ses = make_client("sesv2", aws_settings)
+    sender_address = f"jobs-{uuid.uuid4().hex[:6]}@example.com"
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    unverified = SesNotifier(ses, sender_address)
+    sender = NotificationSender(pool, unverified)
+    pipeline = JobPipeline(
+        pool, RuleAnalyzer(), sender, "ses", searches=SearchCache(check_interval_s=0)
+    )
+    pipeline(_message(job_id))
+    with psycopg.connect(db) as conn:
+        status = conn.execute("SELECT status, last_error FROM notifications").fetchone()
+    assert status is not None
+    assert status[0] == "pending"
+    assert "not verified" in str(status[1]).lower()
+
+    ses.create_email_identity(EmailIdentity=sender_address)
+    assert sender.send_pending() == (1, 0)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT status, channel FROM notifications").fetchone() == (
+            "sent",
+            "ses",
+        )

@@ -1,0 +1,248 @@
+"""The consumer: receives messages, runs their handlers, and settles each one.
+
+It knows nothing of jobs: a body is decoded into a `JobMessage` and given to the handler
+registered for its action. Threads, all fixed at start (none per message):
+
+- `pollers` poller threads: each takes as many free handler slots as it can (up to the batch
+  size), long-polls for that many messages, and hands them to the handler threads. Asking only for
+  free slots means a message is never received before a thread is free to start it.
+- `concurrency` handler threads: decode, call the handler, settle the message (`worker.settle`:
+  delete, DLQ or backoff).
+- one housekeeping thread: batched deletes, visibility extension (heartbeat), task protection,
+  metric flushes.
+
+Stopping (`run` returns once `stop` is set): polling stops, messages received after that are
+released (visibility 0), running handlers get `drain_seconds` to finish, deletes are flushed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from queue import SimpleQueue
+
+from worker.acks import Acker
+from worker.backoff import Backoff
+from worker.heartbeat import Leases
+from worker.metrics import Metrics
+from worker.protection import TaskProtection
+from worker.settle import Handler, Settler
+from worker.slots import Slots
+from worker.sqs import Queue, QueueInfo, Received
+
+__all__ = ["Consumer", "Handler"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds past two long-poll waits after which a silent poll loop counts as dead.
+LIVENESS_SLACK = 10.0
+
+
+@dataclass(frozen=True)
+class _Started:
+    info: QueueInfo
+    leases: Leases
+    settler: Settler
+
+
+class Consumer:
+    """Consumes one queue with a fixed set of threads; see the module docstring."""
+
+    def __init__(
+        self,
+        queue: Queue,
+        handlers: Mapping[str, Handler],
+        *,
+        concurrency: int = 8,
+        batch_size: int = 10,
+        wait_seconds: int = 20,
+        drain_seconds: float = 90.0,
+        pollers: int = 1,
+        backoff: Backoff | None = None,
+        metrics: Metrics | None = None,
+        protection: TaskProtection | None = None,
+        ack_interval: float = 0.2,
+    ) -> None:
+        """Set up a consumer; nothing runs until `start()` (or `run()`).
+
+        Args:
+            queue: the transport (`worker.sqs.SqsQueue`, or a fake in tests).
+            handlers: action → handler; decoding rejects any other action.
+            concurrency: handler threads, i.e. messages processed at once.
+            batch_size: most messages asked for per ReceiveMessage (1-10).
+            wait_seconds: long-poll wait per ReceiveMessage.
+            drain_seconds: how long running handlers get to finish on stop.
+            pollers: poller threads.
+            backoff: retry delays (default `Backoff()`).
+            metrics: EMF metrics sink, or None.
+            protection: ECS task protection, or None.
+            ack_interval: most seconds a processed message waits for its batched delete.
+        """
+        self._queue, self._handlers = queue, dict(handlers)
+        self._concurrency, self._pollers = concurrency, pollers
+        self._batch_size, self._wait, self._drain = batch_size, wait_seconds, drain_seconds
+        self._backoff = backoff or Backoff()
+        self._metrics = metrics
+        self._protection = protection or TaskProtection(None)
+        self._ack_interval = ack_interval
+        self._acker = Acker(queue, interval=ack_interval, full=concurrency)
+        self._slots = Slots(concurrency)
+        self._work: SimpleQueue[Received | None] = SimpleQueue()
+        self._stopping, self._closed = threading.Event(), threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._beat = time.monotonic()
+        self._state: _Started | None = None
+
+    @property
+    def outcomes(self) -> Counter[str]:
+        """How many messages ended how (processed, retried, dead_lettered, released, kept)."""
+        return self._state.settler.outcomes if self._state else Counter()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Read the queue's settings once, then start every thread."""
+        info = self._queue.describe()
+        leases = Leases(self._queue, info.visibility_timeout)
+        settler = Settler(
+            self._queue,
+            info,
+            self._handlers,
+            leases=leases,
+            acker=self._acker,
+            backoff=self._backoff,
+            metrics=self._metrics,
+        )
+        self._state = _Started(info, leases, settler)
+        self._beat = time.monotonic()
+        threads = [(f"handler-{i}", self._handle_loop) for i in range(self._concurrency)]
+        threads += [(f"poller-{i}", self._poll_loop) for i in range(self._pollers)]
+        threads.append(("housekeeping", self._housekeeping_loop))
+        for name, target in threads:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info(
+            "consumer started",
+            extra={
+                "queue_url": info.url,
+                "dlq_url": info.dlq_url,
+                "visibility_timeout": info.visibility_timeout,
+                "concurrency": self._concurrency,
+                "pollers": self._pollers,
+            },
+        )
+
+    def run(self, stop: threading.Event) -> bool:
+        """Start, consume until `stop` is set, then drain; True if every handler finished."""
+        self.start()
+        while not stop.wait(1.0):  # a timed wait keeps the main thread responsive to signals
+            pass
+        return self.shutdown()
+
+    def shutdown(self) -> bool:
+        """Stop polling, drain, release what is left, flush; True if the drain was clean."""
+        state = self._started()
+        self._stopping.set()
+        log.info("stopping: draining running handlers", extra={"drain_seconds": self._drain})
+        clean = self._slots.wait_all_free(self._drain)
+        if abandoned := state.leases.held():
+            log.warning("drain time over; releasing %d running messages", len(abandoned))
+            self._release(abandoned)
+        for _ in range(self._concurrency):
+            self._work.put(None)
+        self._closed.set()
+        self._acker.wake()
+        for thread in self._threads:
+            if thread.name == "housekeeping":
+                thread.join(10.0)
+        self._acker.flush(force=True)
+        if self._metrics is not None:
+            self._metrics.flush()
+        self._protection.close()
+        log.info("consumer stopped", extra={"clean": clean, "outcomes": dict(self.outcomes)})
+        return clean
+
+    def liveness(self) -> str | None:
+        """None while the poll loop runs, else why not (for the health check)."""
+        if self._state is None:
+            return "not started"
+        if self._stopping.is_set():
+            return "stopping"
+        silent = time.monotonic() - self._beat
+        if silent > 2 * self._wait + LIVENESS_SLACK:
+            return f"poll loop silent for {silent:.0f} s"
+        return None
+
+    # -- threads -----------------------------------------------------------------------------
+
+    def _poll_loop(self) -> None:
+        leases = self._started().leases
+        while not self._stopping.is_set():
+            self._beat = time.monotonic()
+            wanted = self._slots.take(self._batch_size, timeout=1.0)
+            if not wanted:
+                continue
+            # Send full batches of deletes before asking for more: acknowledged work leaves the
+            # queue sooner, and deletes scale with the pollers. Partial ones go on the interval.
+            self._acker.flush()
+            received_at = time.monotonic()  # SQS starts the visibility clock after this
+            try:
+                messages = self._queue.receive(wanted, self._wait)
+            except Exception:
+                log.exception("receive failed; retrying in 1 s")
+                self._slots.give(wanted)
+                self._stopping.wait(1.0)
+                continue
+            self._beat = time.monotonic()
+            self._slots.give(wanted - len(messages))
+            if not messages:
+                continue
+            leases.add(messages, received_at)
+            if self._stopping.is_set():  # received but not started: let another worker have them
+                self._release(messages)
+                self._slots.give(len(messages))
+                return
+            log.info("received batch", extra={"count": len(messages), "asked": wanted})
+            for message in messages:
+                self._work.put(message)
+
+    def _handle_loop(self) -> None:
+        state = self._started()
+        while (message := self._work.get()) is not None:
+            try:
+                state.settler.process(message)
+            except Exception:  # settling itself failed: let the visibility timeout retry it
+                state.leases.remove(message)
+                log.exception("settling a message failed", extra={"message_id": message.message_id})
+            finally:
+                self._slots.give(1)
+
+    def _housekeeping_loop(self) -> None:
+        leases = self._started().leases
+        tick = max(0.05, min(self._ack_interval, self._started().info.visibility_timeout / 4))
+        while not self._closed.is_set():
+            self._acker.wait(tick)
+            try:
+                self._acker.flush()
+                leases.extend_due()
+                self._protection.update(busy=len(leases) > 0)
+                if self._metrics is not None:
+                    self._metrics.flush_due()
+            except Exception:
+                log.exception("housekeeping failed; continuing")
+
+    def _release(self, messages: list[Received]) -> None:
+        state = self._started()
+        state.leases.release(messages)
+        for message in messages:
+            state.settler.record(message, "released", "-", None, 0.0)
+
+    def _started(self) -> _Started:
+        if self._state is None:
+            raise RuntimeError("consumer not started")
+        return self._state

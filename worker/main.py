@@ -1,0 +1,150 @@
+"""`python -m worker`: wire settings, clients, the pool, handlers and the consumer, then run.
+
+Everything is built once here and passed in. Signals are handled here only: the first
+SIGTERM/SIGINT sets the stop event (the consumer drains and this returns 0), a second one
+exits at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from jobping.settings import WorkerSettings, load
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from psycopg_pool import ConnectionPool
+
+    from worker.backoff import Backoff
+    from worker.consumer import Consumer, Handler
+
+log = logging.getLogger(__name__)
+
+BuildHandlers = Callable[[WorkerSettings, "ConnectionPool"], Mapping[str, "Handler"]]
+#: Exit code when running handlers did not finish within WORKER_DRAIN_SECONDS.
+EXIT_UNCLEAN_DRAIN = 1
+#: ECS sets this in every task; task protection is off without it.
+ECS_AGENT_URI = "ECS_AGENT_URI"
+
+
+def main() -> int:
+    """Run the worker until SIGTERM/SIGINT; 0 after a clean drain, 2 on bad configuration."""
+    settings = load(WorkerSettings, "worker")
+    from jobping.logs import configure  # noqa: PLC0415  # after settings: fast exit 2
+
+    configure(settings.log_level, settings.log_format)
+    stop = install_signal_handlers()
+    from worker.pipeline import build_handlers  # noqa: PLC0415  # the pipeline's heavy imports
+
+    return serve(settings, build_handlers, stop)
+
+
+def install_signal_handlers() -> threading.Event:
+    """First SIGTERM/SIGINT sets the returned event; a second exits the process at once."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            # No logging here: the logging lock may be held by the code this interrupted.
+            os.write(2, f"worker: second signal {signum}, exiting now\n".encode())
+            os._exit(128 + signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def serve(
+    settings: WorkerSettings,
+    build_handlers: BuildHandlers,
+    stop: threading.Event,
+    *,
+    pollers: int | None = None,
+    backoff: Backoff | None = None,
+    pool_timeout: float = 10.0,
+) -> int:
+    """Build the clients, pool and consumer from `settings` and consume until `stop` is set.
+
+    Args:
+        settings: the worker's settings.
+        build_handlers: action → handler registry, given the settings and the pool.
+        stop: set by the signal handler to start a graceful stop.
+        pollers: poller threads (default: enough to fill `concurrency` slots in one poll round).
+        backoff: retry delays (default `Backoff()`).
+        pool_timeout: seconds a handler waits for a database connection before failing.
+    """
+    from jobping.aws import count_requests, make_client  # noqa: PLC0415  # boto3 and psycopg load here, lazily
+    from jobping.db import conninfo_for, open_pool  # noqa: PLC0415
+
+    concurrency = settings.worker_concurrency
+    pollers = pollers or max(1, math.ceil(concurrency / settings.worker_batch_size))
+    sqs = make_client(
+        "sqs",
+        settings,
+        max_pool_connections=concurrency + pollers + 2,
+        read_timeout=settings.worker_wait_seconds + 10,  # a long poll must not time out
+    )
+    secrets = make_client("secretsmanager", settings) if settings.database_secret_arn else None
+    # One connection per handler thread, plus one so the health probe never waits for a handler.
+    requests = count_requests(sqs)
+    pool = open_pool(conninfo_for(settings, secrets), size=concurrency + 1, timeout=pool_timeout)
+    try:
+        consumer = _consumer(settings, sqs, build_handlers(settings, pool), pollers, backoff)
+        code = _run(consumer, pool, settings.health_port, stop)
+        log.info(
+            "worker stopped",
+            extra={
+                "exit_code": code,
+                "outcomes": dict(consumer.outcomes),
+                "sqs_requests": requests.count,
+            },
+        )
+        return code
+    finally:
+        pool.close(timeout=5.0)
+
+
+def _consumer(
+    settings: WorkerSettings,
+    sqs: SQSClient,
+    handlers: Mapping[str, Handler],
+    pollers: int,
+    backoff: Backoff | None,
+) -> Consumer:
+    from worker.consumer import Consumer  # noqa: PLC0415
+    from worker.metrics import Metrics, StdoutWriter  # noqa: PLC0415
+    from worker.protection import TaskProtection  # noqa: PLC0415
+    from worker.sqs import SqsQueue  # noqa: PLC0415
+
+    return Consumer(
+        SqsQueue(sqs, str(settings.job_queue_url)),
+        handlers,
+        concurrency=settings.worker_concurrency,
+        batch_size=settings.worker_batch_size,
+        wait_seconds=settings.worker_wait_seconds,
+        drain_seconds=settings.worker_drain_seconds,
+        pollers=pollers,
+        backoff=backoff,
+        metrics=Metrics(StdoutWriter()),
+        protection=TaskProtection(os.environ.get(ECS_AGENT_URI)),
+    )
+
+
+def _run(consumer: Consumer, pool: ConnectionPool, port: int, stop: threading.Event) -> int:
+    from worker.health import CachedCheck, HealthServer, all_of, pool_probe  # noqa: PLC0415
+
+    health = HealthServer(port, all_of(consumer.liveness, CachedCheck(pool_probe(pool))))
+    health.start()
+    try:
+        clean = consumer.run(stop)
+    finally:
+        health.stop()
+    return 0 if clean else EXIT_UNCLEAN_DRAIN

@@ -1,0 +1,130 @@
+"""Plain data types of the job pipeline: what analysis reads, produces, and matching returns.
+
+Vocabularies (also the values the database stores):
+
+* Seniority, roughly by rung: ``intern``, ``junior``, ``mid``, ``senior``, ``staff``,
+  ``principal``, ``lead``, ``manager``, ``director``; ``unknown`` when nothing in the title says.
+  ``lead`` is a technical/team lead; ``manager`` a people manager (engineering manager and the
+  like, not product or project managers); ``director`` covers director, head of, VP and C-level.
+* Work mode: ``remote``, ``hybrid``, ``onsite``, or ``unknown``.
+* Salary period: ``year``, ``month``, ``hour`` (``None`` when there is no salary).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Seniority = Literal[
+    "intern",
+    "junior",
+    "mid",
+    "senior",
+    "staff",
+    "principal",
+    "lead",
+    "manager",
+    "director",
+    "unknown",
+]
+WorkMode = Literal["remote", "hybrid", "onsite", "unknown"]
+SalaryPeriod = Literal["year", "month", "hour"]
+
+SENIORITIES: Final[tuple[Seniority, ...]] = get_args(Seniority)
+WORK_MODES: Final[tuple[WorkMode, ...]] = get_args(WorkMode)
+
+#: Largest salary amount accepted anywhere (keeps absurd parses and model output out).
+MAX_SALARY: Final = Decimal(1_000_000_000)
+#: Most skills one analysis may list (the bundled taxonomy has fewer).
+MAX_SKILLS: Final = 500
+
+
+@dataclass(frozen=True, slots=True)
+class JobPosting:
+    """One job as loaded from the database: what the analyzer and the matcher read."""
+
+    job_id: uuid.UUID
+    source: str
+    title: str
+    company: str
+    location: str
+    remote: bool | None
+    url: str
+    description: str
+    salary_min: Decimal | None
+    salary_max: Decimal | None
+    salary_currency: str | None
+    content_hash: str
+
+
+class Analysis(BaseModel):
+    """What an analyzer found in a job; also the schema the Bedrock output must satisfy.
+
+    Skills are normalized (stripped, lower case, unique, sorted); a currency is upper-cased.
+    Invariants: amounts are non-negative and at most `MAX_SALARY`, ``salary_min <= salary_max``,
+    the currency is three letters (ISO 4217 shape), and currency or period only come with an
+    amount.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    skills: list[str] = Field(default_factory=list, max_length=MAX_SKILLS)
+    seniority: Seniority = "unknown"
+    work_mode: WorkMode = "unknown"
+    salary_min: Decimal | None = Field(default=None, ge=0, le=MAX_SALARY)
+    salary_max: Decimal | None = Field(default=None, ge=0, le=MAX_SALARY)
+    salary_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    salary_period: SalaryPeriod | None = None
+    analyzer: str = Field(min_length=1, max_length=200)
+
+    @field_validator("skills", mode="after")
+    @classmethod
+    def _normalize_skills(cls, skills: list[str]) -> list[str]:
+        cleaned = {" ".join(skill.split()).lower() for skill in skills}
+        if "" in cleaned:
+            raise ValueError("a skill must not be blank")
+        if any(len(skill) > 100 for skill in cleaned):
+            raise ValueError("a skill must be at most 100 characters")
+        return sorted(cleaned)
+
+    @field_validator("salary_currency", mode="before")
+    @classmethod
+    def _upper_currency(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _salary_consistent(self) -> Analysis:
+        low, high = self.salary_min, self.salary_max
+        if low is not None and high is not None and low > high:
+            raise ValueError("salary_min must not exceed salary_max")
+        if low is None and high is None and (self.salary_currency or self.salary_period):
+            raise ValueError("salary_currency and salary_period need a salary amount")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSearch:
+    """A user's saved search. Empty tuples and ``None`` mean "any"."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    keywords: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    remote_only: bool = False
+    min_salary: Decimal | None = None
+    salary_currency: str | None = None
+    seniority: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A job that passed a saved search's filters, with a 0..1 score and why it matched."""
+
+    saved_search_id: uuid.UUID
+    user_id: uuid.UUID
+    score: float
+    reasons: tuple[str, ...]

@@ -1,0 +1,147 @@
+"""`process_job`: load the job, analyze it, match it, persist, notify after commit.
+
+Takes plain values and a connection pool and knows nothing of SQS (STYLE #10): the consumer
+calls the handler with a decoded `JobMessage`, and maps `PermanentError` to the DLQ and any
+other exception to a retry with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from jobping.aws import make_client
+from jobping.messages import PROCESS_JOB, JobMessage
+from worker.analyze import Analyzer, RuleAnalyzer
+from worker.errors import PermanentError
+from worker.match import SearchIndex
+from worker.notify import LogNotifier, NotificationSender, Notifier, SesNotifier
+from worker.store import load_job, load_searches, persist, searches_version
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+    from jobping.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[JobMessage], None]
+
+
+class SearchCache:
+    """The saved-search index, rebuilt only when the active searches change.
+
+    The fingerprint query (count, newest update) runs at most every `check_interval_s`, so a
+    new or edited search is seen within that time without a query per job.
+    """
+
+    def __init__(self, check_interval_s: float = 5.0) -> None:
+        self._interval = check_interval_s
+        self._lock = threading.Lock()
+        self._index = SearchIndex.build([])
+        self._version: tuple[Any, ...] | None = None
+        self._checked_at = float("-inf")
+
+    def get(self, conn: Any) -> SearchIndex:
+        """The current index, refreshed from `conn` when due and changed."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at >= self._interval:
+                version = searches_version(conn)
+                if version != self._version:
+                    self._index = SearchIndex.build(load_searches(conn))
+                    self._version = version
+                    log.info("saved searches loaded", extra={"searches": version[0]})
+                self._checked_at = now
+            return self._index
+
+
+class JobPipeline:
+    """The `process_job` handler."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        analyzer: Analyzer,
+        sender: NotificationSender,
+        channel: str,
+        *,
+        searches: SearchCache | None = None,
+        sweep_interval_s: float = 60.0,
+    ) -> None:
+        self._pool = pool
+        self._analyzer = analyzer
+        self._sender = sender
+        self._channel = channel
+        self._searches = searches or SearchCache()
+        self._sweep_interval = sweep_interval_s
+        self._next_sweep = time.monotonic() + sweep_interval_s
+        self._sweep_lock = threading.Lock()
+
+    def __call__(self, message: JobMessage) -> None:
+        """Process one job message; raises PermanentError if the job does not exist."""
+        with self._pool.connection() as conn:
+            job = load_job(conn, message.job_id)
+            index = self._searches.get(conn)
+            conn.commit()  # no transaction stays open while the analyzer runs
+            if job is None:
+                raise PermanentError(f"job {message.job_id} does not exist", kind="job_not_found")
+            analysis = self._analyzer.analyze(job)
+            matches = index.match(job, analysis)
+            with conn.transaction():
+                result = persist(conn, job, analysis, matches, self._channel)
+        if result.notifications_created or matches:
+            self._sender.send_pending(message.job_id)
+        self._maybe_sweep()
+        log.debug(
+            "job processed",
+            extra={
+                "job_id": str(job.job_id),
+                "matches": len(matches),
+                "notifications": result.notifications_created,
+            },
+        )
+
+    def _maybe_sweep(self) -> None:
+        """Now and then, retry notifications whose first send failed."""
+        if time.monotonic() < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = time.monotonic() + self._sweep_interval
+            sent, failed = self._sender.send_pending(min_age_s=self._sweep_interval / 2)
+            if sent or failed:
+                log.info("notification sweep", extra={"sent": sent, "failed": failed})
+        finally:
+            self._sweep_lock.release()
+
+
+def build_analyzer(settings: WorkerSettings) -> Analyzer:
+    """Rules by default; Bedrock (falling back to the rules) when configured."""
+    rules = RuleAnalyzer()
+    if settings.analyzer != "bedrock" or not settings.bedrock_model_id:
+        return rules
+    from worker.bedrock import BedrockAnalyzer  # noqa: PLC0415  # only when configured
+
+    # Two attempts of at most 6 s each stay inside the analyzer's 15 s wall-clock budget, so a
+    # stuck call never outlives the job that already fell back to the rules.
+    client = make_client("bedrock-runtime", settings, read_timeout=6, max_attempts=2)
+    return BedrockAnalyzer(client, settings.bedrock_model_id, fallback=rules, timeout=15.0)
+
+
+def build_notifier(settings: WorkerSettings) -> Notifier:
+    """Log lines by default; SES v2 e-mail when configured."""
+    if settings.notifier == "ses" and settings.ses_from_address:
+        return SesNotifier(make_client("sesv2", settings), settings.ses_from_address)
+    return LogNotifier()
+
+
+def build_handlers(settings: WorkerSettings, pool: ConnectionPool) -> Mapping[str, Handler]:
+    """The worker's action registry: `process_job` → the job pipeline."""
+    notifier = build_notifier(settings)
+    pipeline = JobPipeline(
+        pool, build_analyzer(settings), NotificationSender(pool, notifier), notifier.channel
+    )
+    return {PROCESS_JOB: pipeline}

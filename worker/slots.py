@@ -1,0 +1,50 @@
+"""Free handler slots: how many messages the pollers may ask for right now."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class Slots:
+    """A counting semaphore that hands out as many permits as are free, up to a limit."""
+
+    def __init__(self, size: int) -> None:
+        """`size` slots, all free."""
+        self._size = size
+        self._free = size
+        self._changed = threading.Condition()
+
+    def take(self, most: int, timeout: float) -> int:
+        """Wait up to `timeout` s for a free slot; take up to `most` free ones; 0 on timeout."""
+        with self._changed:
+            if not self._free and not self._changed.wait_for(lambda: self._free > 0, timeout):
+                return 0
+            taken = min(most, self._free)
+            self._free -= taken
+            return taken
+
+    def give(self, count: int) -> None:
+        """Return `count` slots."""
+        if count <= 0:
+            return
+        with self._changed:
+            self._free += count
+            self._changed.notify_all()
+
+    def busy(self) -> int:
+        """Slots taken right now."""
+        with self._changed:
+            return self._size - self._free
+
+    def wait_all_free(self, timeout: float) -> bool:
+        """Wait until every slot is free or `timeout` s pass; True if all are free."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._free < self._size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                # Timed waits keep the main thread responsive to a second signal.
+                self._changed.wait(min(remaining, 1.0))
+            return True
