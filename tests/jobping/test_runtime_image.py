@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ENTRY_MODULES = ["jobping.cli"]
+ENTRY_MODULES = ["jobping.cli", "worker.main", "worker.pipeline", "scanner.main", "scanner.sources"]
 NOT_IN_IMAGE = ["pulumi", "pulumi_aws", "pytest", "moto", "pgserver", "rich"]
 
 
