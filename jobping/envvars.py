@@ -29,6 +29,8 @@ ANALYZER: Final = "ANALYZER"
 BEDROCK_MODEL_ID: Final = "BEDROCK_MODEL_ID"
 NOTIFIER: Final = "NOTIFIER"
 SES_FROM_ADDRESS: Final = "SES_FROM_ADDRESS"
+#: Set by ECS in every task (the agent's endpoint); the worker's task protection uses it.
+ECS_AGENT_URI: Final = "ECS_AGENT_URI"
 
 #: Port the worker's health server listens on when HEALTH_PORT is not set.
 DEFAULT_HEALTH_PORT: Final = 8080

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from jobping.envvars import ECS_AGENT_URI
 from jobping.settings import WorkerSettings, load
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ log = logging.getLogger(__name__)
 BuildHandlers = Callable[[WorkerSettings, "ConnectionPool"], Mapping[str, "Handler"]]
 #: Exit code when running handlers did not finish within WORKER_DRAIN_SECONDS.
 EXIT_UNCLEAN_DRAIN = 1
-#: ECS sets this in every task; task protection is off without it.
-ECS_AGENT_URI = "ECS_AGENT_URI"
 
 
 def main() -> int:
