@@ -23,7 +23,7 @@ from scanner.config import SourcesConfigError, load_sources
 from scanner.http import Fetcher
 from scanner.http import make_client as make_http_client
 from scanner.outbox import Outbox
-from scanner.scan import ScanSummary, fetch_source, run_scan, would_enqueue
+from scanner.scan import ScanSummary, SourceStats, fetch_source, run_scan, would_enqueue
 from scanner.sources import Source, build_source
 from scanner.store import DbValidatorStore
 
@@ -60,7 +60,7 @@ def dry_run(sources: Sequence[Source], fetcher: Fetcher, pool: ConnectionPool) -
     failed = False
     for source in sources:
         outcome = fetch_source(source, fetcher, store)
-        if not hasattr(outcome, "jobs"):
+        if isinstance(outcome, SourceStats):  # the source failed; already logged
             failed = True
             continue
         keys = [job.external_id for job in outcome.jobs]

@@ -18,7 +18,7 @@ from psycopg_pool import ConnectionPool
 from scanner.http import Fetcher, ValidatorStore
 from scanner.model import NormalizedJob
 from scanner.outbox import Outbox
-from scanner.sources import Source, SourceError
+from scanner.sources import FetchOutcome, Source, SourceError
 from scanner.store import outbox_size, upsert_jobs
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ class ScanSummary:
     sqs_requests: int = 0
     http_requests: int = 0
     duration_ms: int = 0
-    dry_run: bool = False
 
     @property
     def failed_sources(self) -> list[str]:
@@ -61,7 +60,9 @@ class ScanSummary:
         return {"event": "scan_summary", **asdict(self), "failed_sources": self.failed_sources}
 
 
-def fetch_source(source: Source, fetcher: Fetcher, store: ValidatorStore) -> Any:
+def fetch_source(
+    source: Source, fetcher: Fetcher, store: ValidatorStore
+) -> FetchOutcome | SourceStats:
     """Fetch one source; a `SourceError` or an adapter bug becomes a failed-source record."""
     try:
         return source.fetch(fetcher, store)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -326,3 +327,66 @@ def test_scanner_process_exit_codes_and_summary(
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1
     assert bad.stderr.startswith("scanner: invalid setting SCANNER_SOURCES:")
+
+
+def _scanner_env(
+    moto_server: MotoServer, queues: JobQueues, db: str, sources: Any
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        "JOB_QUEUE_URL": queues.url,
+        "DATABASE_URL": db,
+        "AWS_ENDPOINT_URL": moto_server.url,
+        "LOG_FORMAT": "json",
+        "SCANNER_SOURCES": json.dumps(sources),
+    }
+
+
+def test_dry_run_prints_what_would_be_enqueued_and_writes_nothing(
+    http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str, sqs: Any
+) -> None:
+    http_server.route("/acme.json", Reply(body=json.dumps(_jobs(3))))
+    sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
+    result = subprocess.run(
+        [sys.executable, "-m", "scanner", "--dry-run"],
+        env=_scanner_env(moto_server, queues, db, sources),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["external_id"], line["reason"]) for line in lines] == [
+        ("job-0", "new"),
+        ("job-1", "new"),
+        ("job-2", "new"),
+    ]
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM source_state").fetchone() == (0,)
+    assert (
+        sqs.get_queue_attributes(
+            QueueUrl=queues.url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        == "0"
+    )
+
+
+def test_loop_scans_repeatedly_until_sigterm(
+    http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str
+) -> None:
+    http_server.route("/acme.json", Reply(body=json.dumps(_jobs(2))))
+    sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "--loop", "--interval", "0.3"],
+        env=_scanner_env(moto_server, queues, db, sources),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    summaries = [json.loads(proc.stdout.readline()) for _ in range(3)]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert [s["enqueued"] for s in summaries] == [2, 0, 0]
