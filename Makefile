@@ -46,5 +46,8 @@ pytest: venv
 run: venv
 	$(BIN)/python -m jobping local run
 
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

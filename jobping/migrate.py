@@ -109,4 +109,4 @@ def _apply(conn: psycopg.Connection[tuple[object, ...]], migration: Migration) -
             "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
             (migration.version, migration.name, migration.checksum),
         )
-    log.info("applied migration", extra={"version": migration.version, "name": migration.name})
+    log.info("applied migration", extra={"version": migration.version, "migration": migration.name})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -125,3 +126,11 @@ def test_misnamed_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "1_init.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match=r"not named NNNN_name\.sql"):
         discover(tmp_path)
+
+
+def test_applied_migrations_are_logged(fresh_db: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Regression: a log field named `name` clashed with LogRecord's own and crashed migrate."""
+    caplog.set_level(logging.INFO, logger="jobping.migrate")
+    applied = migrate(fresh_db)
+    logged = [r for r in caplog.records if r.getMessage() == "applied migration"]
+    assert [r.version for r in logged] == applied  # type: ignore[attr-defined]

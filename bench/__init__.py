@@ -1,0 +1,1 @@
+"""JobPing's benchmark harness (`make bench`, `python -m bench`); see bench/README.md."""
