@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 
 #: Seconds past two long-poll waits after which a silent poll loop counts as dead.
 LIVENESS_SLACK = 10.0
+#: How long a poller waits for more free slots once one is free, to ask for a fuller batch
+#: (measured: SQS requests per job 0.79 -> 0.26, no-op throughput 0.53x -> 0.74x the limit).
+GATHER_SECONDS = 0.05
+#: SQS's largest batch for ReceiveMessage, DeleteMessageBatch and the visibility calls.
+MAX_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,8 @@ class Consumer:
         self._metrics = metrics
         self._protection = protection or TaskProtection(None)
         self._ack_interval = ack_interval
-        self._acker = Acker(queue, interval=ack_interval, full=concurrency)
+        # Deletes go out 10 at a time (SQS's batch maximum) or on the interval, whichever first.
+        self._acker = Acker(queue, interval=ack_interval, full=MAX_BATCH)
         self._slots = Slots(concurrency)
         self._work: SimpleQueue[Received | None] = SimpleQueue()
         self._stopping, self._closed = threading.Event(), threading.Event()
@@ -184,7 +190,7 @@ class Consumer:
         leases = self._started().leases
         while not self._stopping.is_set():
             self._beat = time.monotonic()
-            wanted = self._slots.take(self._batch_size, timeout=1.0)
+            wanted = self._slots.take(self._batch_size, timeout=1.0, gather=GATHER_SECONDS)
             if not wanted:
                 continue
             # Send full batches of deletes before asking for more: acknowledged work leaves the

@@ -1,11 +1,12 @@
 """Notifications, sent after the pipeline's transaction commits.
 
-Rows in `notifications` start `pending`. `NotificationSender.send_pending` locks pending rows with
-`FOR UPDATE SKIP LOCKED` (so two workers holding the same re-delivered message never both send),
-calls the `Notifier`, and marks each row `sent` in the same short transaction. A failed send
-stays `pending` with its error and attempt count and is retried by a later sweep, until
-`max_attempts`, after which it is `failed`. The one window left is a crash after the provider
-accepted a message and before the commit: that notification is sent again (at least once).
+Rows in `notifications` start `pending`. `NotificationSender.send_pending` locks a job's pending
+rows with `FOR UPDATE SKIP LOCKED` (so two workers holding the same re-delivered message never
+both send), calls the `Notifier` for each, and marks the sent ones `sent` in the same short
+transaction. A failed send stays `pending` with its error and attempt count and is retried by a
+later sweep, until `max_attempts`, after which it is `failed`. The one window left is a crash
+after the provider accepted messages and before the commit: that batch (one job's
+notifications, usually one to a few) is sent again, so delivery is at least once.
 """
 
 from __future__ import annotations
@@ -34,15 +35,14 @@ JOIN jobs j ON j.id = n.job_id
 LEFT JOIN matches m ON m.job_id = n.job_id AND m.saved_search_id = n.saved_search_id
 WHERE n.status = 'pending' AND (%(job_id)s::uuid IS NULL OR n.job_id = %(job_id)s::uuid)
   AND n.created_at <= now() - %(min_age)s * interval '1 second'
-  AND n.id <> ALL(%(seen)s::uuid[])
 ORDER BY n.created_at
-LIMIT 1
+LIMIT %(limit)s
 FOR UPDATE OF n SKIP LOCKED"""
 
 _MARK_SENT = """
 UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1,
        last_error = NULL
-WHERE id = %s"""
+WHERE id = ANY(%s)"""
 
 _MARK_FAILED = """
 UPDATE notifications
@@ -140,24 +140,23 @@ class NotificationSender:
     ) -> tuple[int, int]:
         """Send up to `limit` pending notifications (of one job, or any); return (sent, failed).
 
-        Each notification gets its own short transaction, so a crash part-way loses none of
-        the sends already recorded.
+        One short transaction claims the rows (`SKIP LOCKED`), sends them, and marks the sent
+        ones with a single UPDATE: four statements for a job's notifications instead of three
+        per notification, which profiling showed was the pipeline's largest cost.
         """
-        sent = failed = 0
-        seen: list[uuid.UUID] = []
-        with self._pool.connection() as conn:
-            while len(seen) < limit:
-                with conn.transaction():
-                    params = {"job_id": job_id, "min_age": min_age_s, "seen": seen}
-                    row = conn.execute(_CLAIM, params).fetchone()
-                    if row is None:
-                        break
-                    seen.append(row[0])
-                    if self._send_one(conn, _notification(row)):
-                        sent += 1
-                    else:
-                        failed += 1
-        return sent, failed
+        sent: list[uuid.UUID] = []
+        failed = 0
+        with self._pool.connection() as conn, conn.transaction():
+            params = {"job_id": job_id, "min_age": min_age_s, "limit": limit}
+            for row in conn.execute(_CLAIM, params).fetchall():
+                notification = _notification(row)
+                if self._send_one(conn, notification):
+                    sent.append(notification.id)
+                else:
+                    failed += 1
+            if sent:
+                conn.execute(_MARK_SENT, (sent,))
+        return len(sent), failed
 
     def _send_one(self, conn: Conn, notification: Notification) -> bool:
         try:
@@ -169,7 +168,6 @@ class NotificationSender:
             )
             conn.execute(_MARK_FAILED, (str(error)[:500], self._max_attempts, notification.id))
             return False
-        conn.execute(_MARK_SENT, (notification.id,))
         return True
 
 

@@ -15,11 +15,19 @@ class Slots:
         self._free = size
         self._changed = threading.Condition()
 
-    def take(self, most: int, timeout: float) -> int:
-        """Wait up to `timeout` s for a free slot; take up to `most` free ones; 0 on timeout."""
+    def take(self, most: int, timeout: float, gather: float = 0.0) -> int:
+        """Wait up to `timeout` s for a free slot; take up to `most` free ones; 0 on timeout.
+
+        With `gather` > 0, once one slot is free, wait up to `gather` s more for others, so one
+        receive asks for a fuller batch (fewer, larger requests) instead of one message per
+        slot freed. Only free slots are ever taken.
+        """
         with self._changed:
             if not self._free and not self._changed.wait_for(lambda: self._free > 0, timeout):
                 return 0
+            want = min(most, self._size)
+            if gather > 0 and self._free < want:
+                self._changed.wait_for(lambda: self._free >= want, gather)
             taken = min(most, self._free)
             self._free -= taken
             return taken
