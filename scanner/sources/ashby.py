@@ -12,13 +12,11 @@ else the board name.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from scanner.config import AshbySource as AshbyConfig
 from scanner.html import html_to_text, tidy_text
-from scanner.http import Fetcher, ValidatorStore
 from scanner.model import NormalizedJob
 from scanner.normalize import (
     items,
@@ -31,44 +29,26 @@ from scanner.normalize import (
     text,
 )
 from scanner.sources.base import (
-    FetchOutcome,
+    JsonBoard,
     SkipListing,
     as_object,
-    decode_json,
-    get,
-    listings_of,
-    normalize_all,
     require_text,
 )
 
 _WORKPLACE = {"remote": True, "onsite": False, "on-site": False, "hybrid": False}
 
 
-class AshbyBoard:
+class AshbyBoard(JsonBoard):
     """One Ashby job board."""
 
-    def __init__(self, config: AshbyConfig) -> None:
-        self.config = config
-
-    @property
-    def name(self) -> str:
-        """The configured source name."""
-        return self.config.name
+    config: AshbyConfig
+    listings_key = "jobs"
 
     @property
     def url(self) -> str:
         """The board's postings endpoint, compensation included."""
         board = quote(self.config.board, safe="")
         return f"{self.config.base_url}/posting-api/job-board/{board}?includeCompensation=true"
-
-    def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
-        """Fetch the board (conditionally) and normalize its listed jobs."""
-        result = get(self.name, fetcher, store, self.url, "application/json")
-        if result.not_modified:
-            return FetchOutcome.unchanged(self.name, result.validators)
-        listings = listings_of(self.name, decode_json(self.name, result.body), "jobs")
-        outcome = normalize_all(self.name, listings, self.normalize)
-        return dataclasses.replace(outcome, validators=result.validators)
 
     def normalize(self, listing: Any) -> NormalizedJob | None:
         """One Ashby job as a `NormalizedJob`; None for an unlisted one."""

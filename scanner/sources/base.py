@@ -8,6 +8,7 @@ never a 304 hiding listings that were not saved.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -149,3 +150,40 @@ def as_object(listing: Any) -> dict[str, Any]:
     if not isinstance(listing, dict):
         raise SkipListing(f"listing is a {type(listing).__name__}, not an object")
     return listing
+
+
+class JsonBoard:
+    """A board whose API answers one JSON document listing every job (Greenhouse, Lever, Ashby).
+
+    Subclasses give the endpoint (`url`), where the listings are in the document
+    (`listings_key`: a member name, or None for a bare list) and how to `normalize` one.
+    """
+
+    listings_key: str | None = None
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    @property
+    def name(self) -> str:
+        """The configured source name."""
+        return str(self.config.name)
+
+    @property
+    def url(self) -> str:
+        """The board's endpoint."""
+        raise NotImplementedError
+
+    def normalize(self, listing: Any) -> NormalizedJob | None:
+        """One listing as a `NormalizedJob` (None to leave it out)."""
+        raise NotImplementedError
+
+    def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
+        """Fetch the board (conditionally) and normalize its listings."""
+        result = get(self.name, fetcher, store, self.url, "application/json")
+        if result.not_modified:
+            return FetchOutcome.unchanged(self.name, result.validators)
+        document = decode_json(self.name, result.body)
+        listings = listings_of(self.name, document, self.listings_key)
+        outcome = normalize_all(self.name, listings, self.normalize)
+        return dataclasses.replace(outcome, validators=result.validators)

@@ -10,51 +10,31 @@ The company is the configured `company`, else the board's `company_name`, else t
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 from urllib.parse import quote
 
 from scanner.config import GreenhouseSource as GreenhouseConfig
 from scanner.html import html_to_text, unescape_html
-from scanner.http import Fetcher, ValidatorStore
 from scanner.model import NormalizedJob
 from scanner.normalize import items, mapping, parse_datetime, remote_from_text, text
 from scanner.sources.base import (
-    FetchOutcome,
+    JsonBoard,
     as_object,
-    decode_json,
-    get,
-    listings_of,
-    normalize_all,
     require_text,
 )
 
 
-class GreenhouseBoard:
+class GreenhouseBoard(JsonBoard):
     """One Greenhouse job board."""
 
-    def __init__(self, config: GreenhouseConfig) -> None:
-        self.config = config
-
-    @property
-    def name(self) -> str:
-        """The configured source name."""
-        return self.config.name
+    config: GreenhouseConfig
+    listings_key = "jobs"
 
     @property
     def url(self) -> str:
         """The board's jobs endpoint, descriptions included."""
         board = quote(self.config.board, safe="")
         return f"{self.config.base_url}/v1/boards/{board}/jobs?content=true"
-
-    def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
-        """Fetch the board (conditionally) and normalize its jobs."""
-        result = get(self.name, fetcher, store, self.url, "application/json")
-        if result.not_modified:
-            return FetchOutcome.unchanged(self.name, result.validators)
-        listings = listings_of(self.name, decode_json(self.name, result.body), "jobs")
-        outcome = normalize_all(self.name, listings, self.normalize)
-        return dataclasses.replace(outcome, validators=result.validators)
 
     def normalize(self, listing: Any) -> NormalizedJob:
         """One Greenhouse job as a `NormalizedJob`."""

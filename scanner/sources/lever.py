@@ -11,14 +11,12 @@ Lever gives no company name: it is the configured `company`, else the site name.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 from typing import Any
 from urllib.parse import quote
 
 from scanner.config import LeverSource as LeverConfig
 from scanner.html import html_to_text, tidy_text
-from scanner.http import Fetcher, ValidatorStore
 from scanner.model import NormalizedJob
 from scanner.normalize import (
     from_epoch_ms,
@@ -31,42 +29,24 @@ from scanner.normalize import (
     text,
 )
 from scanner.sources.base import (
-    FetchOutcome,
+    JsonBoard,
     as_object,
-    decode_json,
-    get,
-    listings_of,
-    normalize_all,
     require_text,
 )
 
 _WORKPLACE = {"remote": True, "on-site": False, "onsite": False, "hybrid": False}
 
 
-class LeverSite:
+class LeverSite(JsonBoard):
     """One Lever site's published postings."""
 
-    def __init__(self, config: LeverConfig) -> None:
-        self.config = config
-
-    @property
-    def name(self) -> str:
-        """The configured source name."""
-        return self.config.name
+    config: LeverConfig
+    listings_key = None
 
     @property
     def url(self) -> str:
         """The site's postings endpoint in JSON mode."""
         return f"{self.config.base_url}/v0/postings/{quote(self.config.board, safe='')}?mode=json"
-
-    def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
-        """Fetch the postings (conditionally) and normalize them."""
-        result = get(self.name, fetcher, store, self.url, "application/json")
-        if result.not_modified:
-            return FetchOutcome.unchanged(self.name, result.validators)
-        listings = listings_of(self.name, decode_json(self.name, result.body), None)
-        outcome = normalize_all(self.name, listings, self.normalize)
-        return dataclasses.replace(outcome, validators=result.validators)
 
     def normalize(self, listing: Any) -> NormalizedJob:
         """One Lever posting as a `NormalizedJob`."""
