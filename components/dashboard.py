@@ -23,12 +23,19 @@ class DashboardArgs:
     """Inputs of `Dashboard`."""
 
     environment: str
+    """Stack environment: names the dashboard and the job metrics' namespace."""
     region: pulumi.Input[str]
+    """Region of the widgets' metrics and of the console link."""
     queue_name: pulumi.Input[str]
+    """Job queue whose waiting, in-flight and oldest jobs are shown."""
     dlq_name: pulumi.Input[str]
+    """Dead-letter queue whose visible messages are shown."""
     cluster_name: pulumi.Input[str]
+    """ECS cluster of the worker service (a metric dimension)."""
     service_name: pulumi.Input[str]
+    """Worker service whose running tasks, CPU and memory are shown."""
     worker_log_group: pulumi.Input[str]
+    """Name of the worker's log group; the job metric filters read it."""
 
 
 class Dashboard(pulumi.ComponentResource):

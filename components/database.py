@@ -26,16 +26,21 @@ class DatabaseArgs:
     """Inputs of `Database`."""
 
     settings: DatabaseSettings
+    """Create or existing; name, port, instance size, storage, backups, protection."""
     identifier: str
     """The instance identifier; fixed so its log groups can be created with a retention."""
     vpc_id: pulumi.Input[str]
+    """VPC of the database security group (create only)."""
     subnet_ids: pulumi.Input[list[str]]
+    """Subnets of the database subnet group (create only)."""
     subnets_private: bool
     """Whether `subnet_ids` are private; recorded on the subnet group for the policy rules."""
     task_security_group_id: pulumi.Input[str]
     """The only security group admitted on the database port."""
     account_id: pulumi.Input[str]
+    """Account the RDS enhanced-monitoring role trusts."""
     log_retention_days: int
+    """Retention of the instance's PostgreSQL and upgrade log groups."""
 
 
 class Database(pulumi.ComponentResource):

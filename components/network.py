@@ -25,6 +25,7 @@ class NetworkArgs:
     """Inputs of `Network`."""
 
     settings: NetworkSettings
+    """VPC mode, CIDR block, zone count and NAT gateways."""
 
 
 class Network(pulumi.ComponentResource):

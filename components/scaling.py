@@ -28,9 +28,13 @@ class QueueScalingArgs:
     """Inputs of `QueueScaling`."""
 
     settings: WorkerSettings
+    """Min and max tasks, scale-out steps, cooldowns and idle minutes before scale-in."""
     cluster_name: pulumi.Input[str]
+    """ECS cluster of the scaled service."""
     service_name: pulumi.Input[str]
+    """The ECS service whose desired count is scaled."""
     queue_name: pulumi.Input[str]
+    """Name of the job queue whose backlog drives the scaling alarms."""
 
 
 class QueueScaling(pulumi.ComponentResource):

@@ -35,19 +35,33 @@ class ScannerScheduleArgs:
     """Inputs of `ScannerSchedule`."""
 
     settings: ScannerSettings
+    """Schedule, time zone, task size, sources and Scheduler retries."""
     environment: str
+    """Stack environment; names the task definition family."""
     architecture: str
+    """CPU architecture of the image: `ARM64` or `X86_64`."""
     account_id: pulumi.Input[str]
+    """Account the scanner and Scheduler roles trust."""
     region: pulumi.Input[str]
+    """Region of the job queue and the logs."""
     image_ref: pulumi.Input[str]
+    """Image the scanner runs (`<repository>@sha256:<digest>`)."""
     repository_arn: pulumi.Input[str]
+    """ARN of the ECR repository the execution role may pull from."""
     cluster_arn: pulumi.Input[str]
+    """ARN of the ECS cluster the schedule runs the task on."""
     queue_url: pulumi.Input[str]
+    """URL of the job queue the scanner sends to."""
     queue_arn: pulumi.Input[str]
+    """ARN of the job queue the scanner may send to."""
     database: DatabaseRef
+    """Where the database is, and the secret the scanner may read."""
     placement: Placement
+    """Where tasks run: subnets, security group, public IP or not."""
     log_retention_days: int
+    """Retention in days of the scanner's log group."""
     alarm_topic_arn: pulumi.Input[str]
+    """SNS topic notified when a run fails or cannot start."""
 
 
 class ScannerSchedule(pulumi.ComponentResource):

@@ -32,14 +32,23 @@ class Container:
     """The plain values of one container definition."""
 
     name: str
+    """Container name; also the log stream prefix."""
     image: str
+    """Image to run (`<repository>@sha256:<digest>`)."""
     command: Sequence[str]
+    """The command the container runs."""
     environment: Mapping[str, str]
+    """Environment variables, by name (never a secret value)."""
     log_group: str
+    """Name of the CloudWatch log group the awslogs driver writes to."""
     region: str
+    """Region of the log group."""
     stop_timeout: int = 120
+    """Seconds ECS waits after SIGTERM before killing the container."""
     health_check: Sequence[str] | None = None
+    """Health check command (`CMD`, ...), or none."""
     port: int | None = None
+    """TCP container port to map, or none."""
 
 
 def container_definitions(c: Container) -> str:
@@ -131,12 +140,19 @@ class FargateTask:
     """The resources a Fargate task definition needs."""
 
     family: str
+    """Task definition family, e.g. `jobping-dev-worker`."""
     cpu: int
+    """Task CPU units."""
     memory: int
+    """Task memory in MiB."""
     architecture: str
+    """CPU architecture: `ARM64` or `X86_64`."""
     containers: pulumi.Input[str]
+    """The `containerDefinitions` JSON."""
     task_role: aws.iam.Role
+    """The role the application runs as."""
     execution_role: aws.iam.Role
+    """The role ECS uses to pull the image and write the logs."""
 
 
 def fargate_task(name: str, task: FargateTask, parent: pulumi.Resource) -> aws.ecs.TaskDefinition:

@@ -36,9 +36,13 @@ class DatabaseRef:
     """Where the database is, and the secret with its credentials (never the password)."""
 
     host: pulumi.Input[str]
+    """Endpoint address of the database."""
     port: pulumi.Input[int]
+    """PostgreSQL port."""
     name: str
+    """Database name."""
     secret_arn: pulumi.Input[str]
+    """ARN of the Secrets Manager secret holding `username` and `password`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,8 +50,11 @@ class Placement:
     """Where tasks run: subnets, the task security group, and whether they get a public IP."""
 
     subnet_ids: pulumi.Input[list[str]]
+    """Subnets the tasks run in."""
     security_group_id: pulumi.Input[str]
+    """The task security group."""
     assign_public_ip: bool
+    """Whether tasks get a public IP (default VPC only: it has no NAT)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,19 +62,33 @@ class WorkerServiceArgs:
     """Inputs of `WorkerService`."""
 
     settings: WorkerSettings
+    """Task size, scaling, Spot, architecture, concurrency, stop and drain times."""
     environment: str
+    """Stack environment; names the task definition family."""
     account_id: pulumi.Input[str]
+    """Account the worker roles trust and its task ARNs belong to."""
     region: pulumi.Input[str]
+    """Region of the queue, the logs and the task ARNs."""
     partition: pulumi.Input[str]
+    """Partition of the task ARNs (for scale-in protection)."""
     image_ref: pulumi.Input[str]
+    """Image the worker runs (`<repository>@sha256:<digest>`)."""
     repository_arn: pulumi.Input[str]
+    """ARN of the ECR repository the execution role may pull from."""
     queue_url: pulumi.Input[str]
+    """URL of the job queue the worker consumes."""
     queue_arn: pulumi.Input[str]
+    """ARN of the job queue the worker may consume from."""
     queue_name: pulumi.Input[str]
+    """Name of the job queue whose backlog drives scaling."""
     dlq_arn: pulumi.Input[str]
+    """ARN of the DLQ the worker may send permanent failures to."""
     database: DatabaseRef
+    """Where the database is, and the secret the worker may read."""
     placement: Placement
+    """Where tasks run: subnets, security group, public IP or not."""
     log_retention_days: int
+    """Retention in days of the worker's log group."""
     ses_identity_arn: str | None = None
     """If set, the worker may send e-mail from this SES identity (NOTIFIER=ses)."""
 
