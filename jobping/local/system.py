@@ -16,7 +16,6 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import yaml
@@ -190,9 +189,3 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
                 return
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
-
-
-def load_env_file(path: Path) -> dict[str, Any]:
-    """Parse the `export KEY=value` lines of `.local/env`."""
-    pairs = (line.removeprefix("export ").split("=", 1) for line in path.read_text().splitlines())
-    return dict(pairs)
