@@ -1,4 +1,5 @@
-"""A real local HTTP server for the scanner tests, with answers scripted per path.
+"""A real local HTTP server for the scanner tests, with answers scripted per path, and the
+two helpers that build a source from a sources-file entry and fetch it against the server.
 
 `server.route("/path", Reply(...), Reply(...))` queues answers for a path (the last one
 repeats); every request is recorded with its headers, so tests can assert what was sent.
@@ -11,9 +12,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
+from scanner.config import SourceConfig, parse_sources
+from scanner.http import Fetcher, InMemoryValidatorStore
 from scanner.samples import SAMPLE_BOARDS, read_sample
+from scanner.sources import FetchOutcome, build_source
 
 
 @dataclass(frozen=True)
@@ -125,3 +130,14 @@ class LocalServer:
                 pass
 
         return Handler
+
+
+def config(entry: dict[str, Any]) -> SourceConfig:
+    """One sources-file entry, validated."""
+    (source,) = parse_sources([entry])
+    return source
+
+
+def fetch(entry: dict[str, Any], fetcher: Fetcher) -> FetchOutcome:
+    """Build the source for `entry` and fetch it with no stored validators."""
+    return build_source(config(entry)).fetch(fetcher, InMemoryValidatorStore())

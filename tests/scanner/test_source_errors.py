@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from local_http import LocalServer, Reply
+from local_http import LocalServer, Reply, config, fetch
 
-from scanner.config import SourceConfig, parse_sources
+from scanner.config import parse_sources
 from scanner.http import Fetcher, InMemoryValidatorStore, RetryPolicy, Timeouts, make_client
 from scanner.samples import demo_sources, read_sample
 from scanner.sources import (
-    FetchOutcome,
     MalformedBody,
     SourceError,
     SourceUnavailable,
     build_source,
 )
-
-
-def config(entry: dict[str, Any]) -> SourceConfig:
-    (source,) = parse_sources([entry])
-    return source
-
-
-def fetch(entry: dict[str, Any], fetcher: Fetcher) -> FetchOutcome:
-    return build_source(config(entry)).fetch(fetcher, InMemoryValidatorStore())
 
 
 def test_an_unchanged_board_costs_one_304(http_server: LocalServer, fetcher: Fetcher) -> None:

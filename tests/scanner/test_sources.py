@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from local_http import LocalServer, Reply
+from local_http import LocalServer, Reply, config, fetch
 
-from scanner.config import SourceConfig, parse_sources
+from scanner.config import parse_sources
 from scanner.http import Fetcher, InMemoryValidatorStore
 from scanner.model import NormalizedJob
 from scanner.samples import demo_sources, read_sample, sample_path
@@ -24,15 +23,6 @@ from scanner.sources import (
     MalformedBody,
     build_source,
 )
-
-
-def config(entry: dict[str, Any]) -> SourceConfig:
-    (source,) = parse_sources([entry])
-    return source
-
-
-def fetch(entry: dict[str, Any], fetcher: Fetcher) -> FetchOutcome:
-    return build_source(config(entry)).fetch(fetcher, InMemoryValidatorStore())
 
 
 def by_id(outcome: FetchOutcome) -> dict[str, NormalizedJob]:
