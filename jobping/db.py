@@ -85,6 +85,7 @@ def open_pool(
     name: str = "jobping",
     wait: bool = False,
     timeout: float = 30.0,
+    autocommit: bool = False,
 ) -> ConnectionPool:
     """Open a fixed-size pool (`size` connections) with short-lived connections.
 
@@ -94,10 +95,12 @@ def open_pool(
         name: shown in logs and `pg_stat_activity.application_name`.
         wait: block until the pool is full (start-up check) instead of filling it lazily.
         timeout: seconds `getconn` waits for a free connection before failing.
+        autocommit: connections run each statement on its own unless the caller opens a
+            `transaction()` block (the worker: no BEGIN/COMMIT round trips around its reads).
     """
     pool = ConnectionPool(
         conninfo,
-        kwargs={"application_name": name, "connect_timeout": 5},
+        kwargs={"application_name": name, "connect_timeout": 5, "autocommit": autocommit},
         min_size=size,
         max_size=size,
         name=name,

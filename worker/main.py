@@ -94,7 +94,9 @@ def serve(
     secrets = make_client("secretsmanager", settings) if settings.database_secret_arn else None
     # One connection per handler thread, plus one so the health probe never waits for a handler.
     requests = count_requests(sqs)
-    pool = open_pool(conninfo_for(settings, secrets), size=concurrency + 1, timeout=pool_timeout)
+    pool = open_pool(
+        conninfo_for(settings, secrets), size=concurrency + 1, timeout=pool_timeout, autocommit=True
+    )
     try:
         consumer = _consumer(settings, sqs, build_handlers(settings, pool), pollers, backoff)
         code = _run(consumer, pool, settings.health_port, stop)

@@ -128,3 +128,21 @@ class Match:
     user_id: uuid.UUID
     score: float
     reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """Everything a channel needs to tell a user about a matching job."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    name: str
+    job_id: uuid.UUID
+    #: The user's best-scoring search that matched (None once that search is deleted).
+    saved_search_id: uuid.UUID | None
+    title: str
+    company: str
+    url: str
+    score: float
+    reasons: tuple[str, ...]

@@ -1,24 +1,28 @@
-"""Notifications, sent after the pipeline's transaction commits.
+"""Notifications: sent while the job's transaction is open, stored with their outcome.
 
-Rows in `notifications` start `pending`. `NotificationSender.send_pending` locks a job's pending
-rows with `FOR UPDATE SKIP LOCKED` (so two workers holding the same re-delivered message never
-both send), calls the `Notifier` for each, and marks the sent ones `sent` in the same short
-transaction. A failed send stays `pending` with its error and attempt count and is retried by a
-later sweep, until `max_attempts`, after which it is `failed`. The one window left is a crash
-after the provider accepted messages and before the commit: that batch (one job's
-notifications, usually one to a few) is sent again, so delivery is at least once.
+The pipeline holds the job's advisory lock (`store.lock_job`), so of two deliveries of one job
+only the first finds users not yet notified. `NotificationSender.send_new` sends to each of them
+and inserts one `notifications` row per user with the outcome: `sent`, or `pending` with the
+error and one attempt. The row and the send are one step: the row commits with the job's writes
+or not at all. `send_pending`, the sweep, retries `pending` rows (claimed `FOR UPDATE SKIP
+LOCKED`, so two sweeps never send one twice) until `max_attempts`, after which they are
+`failed`. The window left is a crash, or a failed commit, after the provider accepted a message:
+the job is processed again and that user is notified again, so delivery is at least once.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
+
+from worker.model import Notification
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -27,17 +31,27 @@ log = logging.getLogger(__name__)
 Conn = psycopg.Connection[TupleRow]
 
 _CLAIM = """
-SELECT n.id, n.user_id, u.email, u.name, n.job_id, j.title, j.company, j.url,
+SELECT n.id, n.user_id, u.email, u.name, n.job_id, n.saved_search_id, j.title, j.company, j.url,
        coalesce(m.score, 0), coalesce(m.reasons, '[]'::jsonb)
 FROM notifications n
 JOIN users u ON u.id = n.user_id
 JOIN jobs j ON j.id = n.job_id
 LEFT JOIN matches m ON m.job_id = n.job_id AND m.saved_search_id = n.saved_search_id
-WHERE n.status = 'pending' AND (%(job_id)s::uuid IS NULL OR n.job_id = %(job_id)s::uuid)
-  AND n.created_at <= now() - %(min_age)s * interval '1 second'
+WHERE n.status = 'pending' AND n.created_at <= now() - %(min_age)s * interval '1 second'
 ORDER BY n.created_at
 LIMIT %(limit)s
 FOR UPDATE OF n SKIP LOCKED"""
+
+# The sends of `send_new`, one row per user with its outcome. Conflicts cannot happen under the
+# job's lock; DO NOTHING keeps the write an idempotent upsert all the same.
+_RECORD = """
+INSERT INTO notifications (id, user_id, job_id, saved_search_id, channel, status, attempts,
+                           last_error, sent_at)
+SELECT v.id, v.user_id, %s, v.search_id, %s, v.status, 1, v.error,
+       CASE WHEN v.status = 'sent' THEN now() END
+FROM json_to_recordset(%s::json) AS v(id uuid, user_id uuid, search_id uuid, status text,
+                                       error text)
+ON CONFLICT (user_id, job_id) DO NOTHING"""
 
 _MARK_SENT = """
 UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1,
@@ -51,54 +65,52 @@ SET attempts = attempts + 1, last_error = %s,
 WHERE id = %s"""
 
 
-@dataclass(frozen=True)
-class Notification:
-    """Everything a channel needs to tell a user about a matching job."""
-
-    id: uuid.UUID
-    user_id: uuid.UUID
-    email: str
-    name: str
-    job_id: uuid.UUID
-    title: str
-    company: str
-    url: str
-    score: float
-    reasons: tuple[str, ...]
-
-
 class Notifier(Protocol):
-    """A channel that delivers one notification or raises."""
+    """A channel that delivers notifications, a job's (or a sweep's) at a time."""
 
     channel: str
 
-    def send(self, notification: Notification) -> None:
-        """Deliver `notification`; raise on failure (it stays pending)."""
+    def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
+        """Deliver each notification; return its outcome, in order: None if sent, else why not.
+
+        An exception raised instead fails every notification of the call with it.
+        """
 
 
 class LogNotifier:
-    """The default channel: one structured log line per notification."""
+    """The default channel: one structured log line per job, naming every recipient."""
 
     channel = "log"
 
-    def send(self, notification: Notification) -> None:
-        """Log the notification."""
-        log.info(
-            "notify %s: %s at %s",
-            notification.email,
-            notification.title,
-            notification.company,
-            extra={
-                "notification_id": str(notification.id),
-                "job_id": str(notification.job_id),
-                "user_id": str(notification.user_id),
-                "score": notification.score,
-            },
-        )
+    def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
+        """Log the notifications, one line per job."""
+        by_job: dict[uuid.UUID, list[Notification]] = {}
+        for notification in notifications:
+            by_job.setdefault(notification.job_id, []).append(notification)
+        for job_id, group in by_job.items():
+            log.info(
+                "notify %d user(s): %s at %s",
+                len(group),
+                group[0].title,
+                group[0].company,
+                extra={
+                    "job_id": str(job_id),
+                    "notifications": [
+                        {
+                            "id": str(n.id),
+                            "user_id": str(n.user_id),
+                            "email": n.email,
+                            "score": n.score,
+                        }
+                        for n in group
+                    ],
+                },
+            )
+        return [None] * len(notifications)
 
 
 class SesNotifier:
-    """Amazon SES v2 e-mail."""
+    """Amazon SES v2 e-mail, one message per notification."""
 
     channel = "ses"
 
@@ -106,8 +118,19 @@ class SesNotifier:
         self._client = client
         self._from = from_address
 
-    def send(self, notification: Notification) -> None:
-        """Send one plain-text e-mail."""
+    def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
+        """Send one plain-text e-mail per notification; a failed one does not stop the rest."""
+        outcomes: list[Exception | None] = []
+        for notification in notifications:
+            try:
+                self._send_one(notification)
+            except Exception as error:  # any SES or transport error fails this one only
+                outcomes.append(error)
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    def _send_one(self, notification: Notification) -> None:
         reasons = "\n".join(f"  - {reason}" for reason in notification.reasons)
         body = (
             f"Hi {notification.name or notification.email},\n\n"
@@ -135,40 +158,62 @@ class NotificationSender:
         self._notifier = notifier
         self._max_attempts = max_attempts
 
-    def send_pending(
-        self, job_id: uuid.UUID | None = None, *, limit: int = 100, min_age_s: float = 0
-    ) -> tuple[int, int]:
-        """Send up to `limit` pending notifications (of one job, or any); return (sent, failed).
+    def send_new(self, conn: Conn, notifications: list[Notification]) -> tuple[int, int]:
+        """Send `persist`'s notifications and store each with its outcome; return (sent, failed).
 
-        One short transaction claims the rows (`SKIP LOCKED`), sends them, and marks the sent
-        ones with a single UPDATE: four statements for a job's notifications instead of three
-        per notification, which profiling showed was the pipeline's largest cost.
+        Runs in the caller's transaction, which holds the job's lock: one INSERT for them all.
         """
-        sent: list[uuid.UUID] = []
-        failed = 0
+        errors = self._deliver(notifications)
+        pending = "failed" if self._max_attempts <= 1 else "pending"
+        rows = [
+            {
+                "id": str(n.id),
+                "user_id": str(n.user_id),
+                "search_id": str(n.saved_search_id) if n.saved_search_id else None,
+                "status": "sent" if error is None else pending,
+                "error": error,
+            }
+            for n, error in zip(notifications, errors, strict=True)
+        ]
+        job_id = notifications[0].job_id if notifications else None
+        conn.execute(_RECORD, (job_id, self._notifier.channel, json.dumps(rows)))
+        failed = sum(error is not None for error in errors)
+        return len(notifications) - failed, failed
+
+    def send_pending(self, *, limit: int = 100, min_age_s: float = 0) -> tuple[int, int]:
+        """The sweep: send up to `limit` pending notifications older than `min_age_s`.
+
+        Returns (sent, failed). These are the ones whose earlier sends failed.
+        """
         with self._pool.connection() as conn, conn.transaction():
-            params = {"job_id": job_id, "min_age": min_age_s, "limit": limit}
-            for row in conn.execute(_CLAIM, params).fetchall():
-                notification = _notification(row)
-                if self._send_one(conn, notification):
-                    sent.append(notification.id)
-                else:
-                    failed += 1
+            params = {"min_age": min_age_s, "limit": limit}
+            claimed = [_notification(row) for row in conn.execute(_CLAIM, params)]
+            errors = self._deliver(claimed)
+            sent = [n.id for n, error in zip(claimed, errors, strict=True) if error is None]
             if sent:
                 conn.execute(_MARK_SENT, (sent,))
-        return len(sent), failed
+            for notification, error in zip(claimed, errors, strict=True):
+                if error is not None:
+                    conn.execute(_MARK_FAILED, (error, self._max_attempts, notification.id))
+            return len(sent), len(claimed) - len(sent)
 
-    def _send_one(self, conn: Conn, notification: Notification) -> bool:
+    def _deliver(self, notifications: Sequence[Notification]) -> list[str | None]:
+        """Send through the channel; per notification None if it went, else the error text."""
+        if not notifications:
+            return []
         try:
-            self._notifier.send(notification)
-        except Exception as error:  # any channel failure: keep it pending, retry later
-            log.warning(
-                "notification failed",
-                extra={"notification_id": str(notification.id), "error": str(error)},
-            )
-            conn.execute(_MARK_FAILED, (str(error)[:500], self._max_attempts, notification.id))
-            return False
-        return True
+            outcomes = self._notifier.send(notifications)
+        except Exception as error:  # the channel failed as a whole: every one stays pending
+            outcomes = [error] * len(notifications)
+        errors: list[str | None] = []
+        for notification, outcome in zip(notifications, outcomes, strict=True):
+            if outcome is not None:
+                log.warning(
+                    "notification failed",
+                    extra={"notification_id": str(notification.id), "error": str(outcome)},
+                )
+            errors.append(None if outcome is None else str(outcome)[:500])
+        return errors
 
 
 def _notification(row: tuple[Any, ...]) -> Notification:
@@ -178,9 +223,10 @@ def _notification(row: tuple[Any, ...]) -> Notification:
         email=row[2],
         name=row[3],
         job_id=row[4],
-        title=row[5],
-        company=row[6],
-        url=row[7],
-        score=float(row[8]),
-        reasons=tuple(str(r) for r in row[9]),
+        saved_search_id=row[5],
+        title=row[6],
+        company=row[7],
+        url=row[8],
+        score=float(row[9]),
+        reasons=tuple(str(r) for r in row[10]),
     )

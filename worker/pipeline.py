@@ -1,4 +1,4 @@
-"""`process_job`: load the job, analyze it, match it, persist, notify after commit.
+"""`process_job`: load the job, analyze it, match it, then persist and notify in one transaction.
 
 Takes plain values and a connection pool and knows nothing of SQS (STYLE #10): the consumer
 calls the handler with a decoded `JobMessage`, and maps `PermanentError` to the DLQ and any
@@ -19,7 +19,7 @@ from worker.analyze import Analyzer, RuleAnalyzer
 from worker.errors import PermanentError
 from worker.match import SearchIndex
 from worker.notify import LogNotifier, NotificationSender, Notifier, SesNotifier
-from worker.store import load_job, load_searches, persist, searches_version
+from worker.store import load_job, load_searches, lock_job, persist, searches_version
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -67,7 +67,6 @@ class JobPipeline:
         pool: ConnectionPool,
         analyzer: Analyzer,
         sender: NotificationSender,
-        channel: str,
         *,
         searches: SearchCache | None = None,
         sweep_interval_s: float = 60.0,
@@ -75,33 +74,39 @@ class JobPipeline:
         self._pool = pool
         self._analyzer = analyzer
         self._sender = sender
-        self._channel = channel
         self._searches = searches or SearchCache()
         self._sweep_interval = sweep_interval_s
         self._next_sweep = time.monotonic() + sweep_interval_s
         self._sweep_lock = threading.Lock()
 
     def __call__(self, message: JobMessage) -> None:
-        """Process one job message; raises PermanentError if the job does not exist."""
+        """Process one job message; raises PermanentError if the job does not exist.
+
+        On one autocommit connection: read the job (no transaction is open while it is
+        analyzed), then one transaction under the job's lock writes analysis and matches, sends
+        the new notifications and stores them: six statements in all.
+        """
         with self._pool.connection() as conn:
+            if not conn.autocommit:
+                raise RuntimeError("JobPipeline needs a pool of autocommit connections")
             job = load_job(conn, message.job_id)
             index = self._searches.get(conn)
-            conn.commit()  # no transaction stays open while the analyzer runs
             if job is None:
                 raise PermanentError(f"job {message.job_id} does not exist", kind="job_not_found")
             analysis = self._analyzer.analyze(job)
             matches = index.match(job, analysis)
             with conn.transaction():
-                result = persist(conn, job, analysis, matches, self._channel)
-        if result.notifications_created or matches:
-            self._sender.send_pending(message.job_id)
+                lock_job(conn, job.job_id)
+                result = persist(conn, job, analysis, matches)
+                if result.to_send:
+                    self._sender.send_new(conn, result.to_send)
         self._maybe_sweep()
         log.debug(
             "job processed",
             extra={
                 "job_id": str(job.job_id),
                 "matches": len(matches),
-                "notifications": result.notifications_created,
+                "notifications": len(result.to_send),
             },
         )
 
@@ -141,7 +146,5 @@ def build_notifier(settings: WorkerSettings) -> Notifier:
 def build_handlers(settings: WorkerSettings, pool: ConnectionPool) -> Mapping[str, Handler]:
     """The worker's action registry: `process_job` → the job pipeline."""
     notifier = build_notifier(settings)
-    pipeline = JobPipeline(
-        pool, build_analyzer(settings), NotificationSender(pool, notifier), notifier.channel
-    )
+    pipeline = JobPipeline(pool, build_analyzer(settings), NotificationSender(pool, notifier))
     return {PROCESS_JOB: pipeline}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -16,7 +18,8 @@ from jobping.messages import JobMessage, JobSummary
 from jobping.settings import AwsSettings
 from worker.analyze import RuleAnalyzer
 from worker.errors import PermanentError
-from worker.notify import Notification, NotificationSender, SesNotifier
+from worker.model import Notification
+from worker.notify import NotificationSender, SesNotifier
 from worker.pipeline import JobPipeline, SearchCache
 
 DESCRIPTION = (
@@ -34,15 +37,16 @@ class RecordingNotifier:
         self.sent: list[Notification] = []
         self.fail_with: Exception | None = None
 
-    def send(self, notification: Notification) -> None:
+    def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
         if self.fail_with is not None:
-            raise self.fail_with
-        self.sent.append(notification)
+            return [self.fail_with] * len(notifications)
+        self.sent.extend(notifications)
+        return [None] * len(notifications)
 
 
 @pytest.fixture
 def pool(db: str) -> Iterator[ConnectionPool]:
-    with open_pool(db, size=2, wait=True) as pool:
+    with open_pool(db, size=2, wait=True, autocommit=True) as pool:
         yield pool
 
 
@@ -115,7 +119,6 @@ def _pipeline(pool: ConnectionPool, notifier: RecordingNotifier) -> JobPipeline:
         pool,
         RuleAnalyzer(),
         NotificationSender(pool, notifier),
-        notifier.channel,
         searches=SearchCache(check_interval_s=0),
         sweep_interval_s=3600,
     )
@@ -160,6 +163,50 @@ def test_same_message_twice_has_one_set_of_effects(db: str, pool: ConnectionPool
     pipeline(_message(job_id))
     assert _snapshot(db) == first  # not even a timestamp moved
     assert len(notifier.sent) == 1
+
+
+class SlowNotifier(RecordingNotifier):
+    """Records, after a pause long enough for a second delivery to catch up."""
+
+    def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
+        time.sleep(0.3)
+        return super().send(notifications)
+
+
+def test_two_deliveries_at_once_notify_each_user_once(db: str) -> None:
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    _insert_search(db, "cy@example.com", "terraform", keywords=["terraform"])
+    notifier = SlowNotifier()
+    with open_pool(db, size=3, wait=True, autocommit=True) as pool:
+        pipeline = _pipeline(pool, notifier)
+        with ThreadPoolExecutor(2) as threads:
+            list(threads.map(pipeline, [_message(job_id), _message(job_id)]))
+    assert sorted(n.email for n in notifier.sent) == ["ana@example.com", "cy@example.com"]
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM notifications").fetchone() == (2,)
+
+
+def test_a_channel_that_raises_leaves_every_notification_pending(
+    db: str, pool: ConnectionPool
+) -> None:
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    _insert_search(db, "cy@example.com", "terraform", keywords=["terraform"])
+
+    class BrokenNotifier:
+        channel = "log"
+
+        def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
+            raise ConnectionError("provider unreachable")
+
+    pipeline = JobPipeline(pool, RuleAnalyzer(), NotificationSender(pool, BrokenNotifier()))
+    pipeline(_message(job_id))
+    with psycopg.connect(db) as conn:
+        assert (
+            conn.execute("SELECT status, attempts, last_error FROM notifications").fetchall()
+            == [("pending", 1, "provider unreachable")] * 2
+        )
 
 
 def test_missing_job_is_a_permanent_error(db: str, pool: ConnectionPool) -> None:
@@ -229,9 +276,7 @@ def test_search_deleted_after_indexing_is_skipped(db: str, pool: ConnectionPool)
     search = _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
     cache = SearchCache(check_interval_s=3600)
     notifier = RecordingNotifier()
-    pipeline = JobPipeline(
-        pool, RuleAnalyzer(), NotificationSender(pool, notifier), "log", searches=cache
-    )
+    pipeline = JobPipeline(pool, RuleAnalyzer(), NotificationSender(pool, notifier), searches=cache)
     with pool.connection() as conn:
         cache.get(conn)  # index built while the search exists
     with psycopg.connect(db) as conn:
@@ -251,9 +296,7 @@ def test_ses_notifier_sends_from_a_verified_identity(
     _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
     unverified = SesNotifier(ses, sender_address)
     sender = NotificationSender(pool, unverified)
-    pipeline = JobPipeline(
-        pool, RuleAnalyzer(), sender, "ses", searches=SearchCache(check_interval_s=0)
-    )
+    pipeline = JobPipeline(pool, RuleAnalyzer(), sender, searches=SearchCache(check_interval_s=0))
     pipeline(_message(job_id))
     with psycopg.connect(db) as conn:
         status = conn.execute("SELECT status, last_error FROM notifications").fetchone()
