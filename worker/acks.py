@@ -1,8 +1,8 @@
 """Batched acknowledgement: processed messages are deleted ten at a time.
 
-Handlers only queue their message here. DeleteMessageBatch goes out when a full batch is ready
-(ten, or `concurrency` if smaller: sent by a poller before its next receive, or by the
-housekeeping thread) or once the oldest has waited `interval` seconds. A 200 response
+Handlers only queue their message here. The housekeeping thread sends DeleteMessageBatch when a
+full batch of ten is ready (it is woken for it) or once the oldest has waited `interval`
+seconds, so deletes never hold up a poller's next receive. A 200 response
 can still carry `Failed` entries, so each one is retried and, if it still fails, logged: that
 message will be delivered again and, its effects being idempotent, processed to no effect.
 """

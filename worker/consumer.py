@@ -3,27 +3,31 @@
 It knows nothing of jobs: a body is decoded into a `JobMessage` and given to the handler
 registered for its action. Threads, all fixed at start (none per message):
 
-- `pollers` poller threads: each takes as many free handler slots as it can (up to the batch
-  size), long-polls for that many messages, and hands them to the handler threads. Asking only for
-  free slots means a message is never received before a thread is free to start it.
+- `pollers` poller threads: each takes as many free slots as it can (up to the batch size),
+  long-polls for that many messages, and hands them to the handler threads. There are
+  `concurrency + prefetch` slots: besides one per running message, up to `prefetch` messages may
+  wait received for the next free handler thread, so the threads do not sit idle while a poller
+  waits for SQS. With `prefetch=0` a message is never received before a thread is free for it.
 - `concurrency` handler threads: decode, call the handler, settle the message (`worker.settle`:
   delete, DLQ or backoff).
 - one housekeeping thread: batched deletes, visibility extension (heartbeat), task protection,
   metric flushes.
 
-Stopping (`run` returns once `stop` is set): polling stops, messages received after that are
-released (visibility 0), running handlers get `drain_seconds` to finish, deletes are flushed.
+Stopping (`run` returns once `stop` is set): polling stops, messages not yet started (received
+after that, or prefetched) are released (visibility 0), running handlers get `drain_seconds` to
+finish, deletes are flushed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 
 from worker.acks import Acker
 from worker.backoff import Backoff
@@ -67,6 +71,7 @@ class Consumer:
         wait_seconds: int = 20,
         drain_seconds: float = 90.0,
         pollers: int = 1,
+        prefetch: int = 10,
         backoff: Backoff | None = None,
         metrics: Metrics | None = None,
         protection: TaskProtection | None = None,
@@ -82,6 +87,7 @@ class Consumer:
             wait_seconds: long-poll wait per ReceiveMessage.
             drain_seconds: how long running handlers get to finish on stop.
             pollers: poller threads.
+            prefetch: most received messages waiting for a free handler thread.
             backoff: retry delays (default `Backoff()`).
             metrics: EMF metrics sink, or None.
             protection: ECS task protection, or None.
@@ -96,9 +102,11 @@ class Consumer:
         self._ack_interval = ack_interval
         # Deletes go out 10 at a time (SQS's batch maximum) or on the interval, whichever first.
         self._acker = Acker(queue, interval=ack_interval, full=MAX_BATCH)
-        self._slots = Slots(concurrency)
+        self._slots = Slots(concurrency + prefetch)
         self._work: SimpleQueue[Received | None] = SimpleQueue()
         self._stopping, self._closed = threading.Event(), threading.Event()
+        self._unstarted_lock = threading.Lock()
+        self._unstarted: list[Received] | None = []  # None once released at shutdown
         self._threads: list[threading.Thread] = []
         self._beat = time.monotonic()
         self._state: _Started | None = None
@@ -155,7 +163,13 @@ class Consumer:
         state = self._started()
         self._stopping.set()
         log.info("stopping: draining running handlers", extra={"drain_seconds": self._drain})
-        clean = self._slots.wait_all_free(self._drain)
+        deadline = time.monotonic() + self._drain
+        for thread in self._threads:  # a poller's last receive returns within the wait time
+            if thread.name.startswith("poller-"):
+                thread.join(max(0.0, deadline - time.monotonic()))
+        # Only now, with no receive in flight, so that no poller receives them again at once.
+        self._release_unstarted()
+        clean = self._slots.wait_all_free(max(0.0, deadline - time.monotonic()))
         if abandoned := state.leases.held():
             log.warning("drain time over; releasing %d running messages", len(abandoned))
             self._release(abandoned)
@@ -193,9 +207,6 @@ class Consumer:
             wanted = self._slots.take(self._batch_size, timeout=1.0, gather=GATHER_SECONDS)
             if not wanted:
                 continue
-            # Send full batches of deletes before asking for more: acknowledged work leaves the
-            # queue sooner, and deletes scale with the pollers. Partial ones go on the interval.
-            self._acker.flush()
             received_at = time.monotonic()  # SQS starts the visibility clock after this
             try:
                 messages = self._queue.receive(wanted, self._wait)
@@ -220,6 +231,10 @@ class Consumer:
     def _handle_loop(self) -> None:
         state = self._started()
         while (message := self._work.get()) is not None:
+            if self._stopping.is_set():  # received, never started: another worker may have it
+                self._hold_unstarted(message)
+                self._slots.give(1)
+                continue
             try:
                 state.settler.process(message)
             except Exception:  # settling itself failed: let the visibility timeout retry it
@@ -241,6 +256,26 @@ class Consumer:
                     self._metrics.flush_due()
             except Exception:
                 log.exception("housekeeping failed; continuing")
+
+    def _hold_unstarted(self, message: Received) -> None:
+        """Keep a message a handler thread got after stop for `_release_unstarted`."""
+        with self._unstarted_lock:
+            if self._unstarted is not None:
+                self._unstarted.append(message)
+                return
+        self._release([message])  # shutdown has released the others already
+
+    def _release_unstarted(self) -> None:
+        """Release, in one go, every received message no handler thread has started."""
+        with self._unstarted_lock:
+            waiting, self._unstarted = self._unstarted or [], None
+        queued: list[Received] = []
+        with contextlib.suppress(Empty):
+            while (message := self._work.get_nowait()) is not None:
+                queued.append(message)
+        if waiting or queued:
+            self._release(waiting + queued)
+        self._slots.give(len(queued))
 
     def _release(self, messages: list[Received]) -> None:
         state = self._started()

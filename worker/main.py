@@ -133,6 +133,7 @@ def _consumer(
         wait_seconds=settings.worker_wait_seconds,
         drain_seconds=settings.worker_drain_seconds,
         pollers=pollers,
+        prefetch=settings.worker_prefetch,
         backoff=backoff,
         metrics=Metrics(StdoutWriter()),
         protection=TaskProtection(os.environ.get(ECS_AGENT_URI)),

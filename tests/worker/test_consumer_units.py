@@ -197,6 +197,61 @@ def test_messages_received_after_stop_are_released_unstarted() -> None:
     assert queue.deleted == []
 
 
+@pytest.mark.parametrize(("prefetch", "held"), [(0, 2), (3, 5)])
+def test_a_worker_holds_at_most_concurrency_plus_prefetch_messages(
+    prefetch: int, held: int
+) -> None:
+    release = threading.Event()
+    queue = FakeQueue(inbox=[[_job_message(10 * b + i) for i in range(10)] for b in range(5)])
+    queue.let_receive_return.set()
+    received: list[int] = []
+    real_receive = queue.receive
+
+    def receive(max_messages: int, wait_seconds: int) -> list[Received]:
+        batch = real_receive(max_messages, wait_seconds)
+        received.append(len(batch))
+        return batch
+
+    queue.receive = receive  # type: ignore[method-assign]
+    consumer = Consumer(
+        queue,
+        {"process_job": lambda message: release.wait(10) and None},
+        concurrency=2,
+        prefetch=prefetch,
+        wait_seconds=0,
+    )
+    consumer.start()
+    time.sleep(0.5)  # long enough for any receive the slots allow
+    assert sum(received) == held
+    release.set()
+    consumer.shutdown()
+
+
+def test_prefetched_messages_are_released_once_without_being_started() -> None:
+    started, finish = threading.Event(), threading.Event()
+    handled: list[JobMessage] = []
+
+    def slow(message: JobMessage) -> None:
+        handled.append(message)
+        started.set()
+        finish.wait(10)
+
+    queue = FakeQueue(inbox=[[_job_message(0), _job_message(1), _job_message(2)]])
+    queue.let_receive_return.set()
+    consumer = Consumer(queue, {"process_job": slow}, concurrency=1, prefetch=2, wait_seconds=0)
+    consumer.start()
+    assert started.wait(5)
+    stopper = threading.Thread(target=consumer.shutdown)
+    stopper.start()
+    time.sleep(0.2)
+    finish.set()
+    stopper.join(10)
+    assert len(handled) == 1  # the two waiting ones were never started
+    released = [call for call in queue.visibility_calls if all(t == 0 for _, t in call)]
+    assert sorted(h for call in released for h, _ in call) == ["h1", "h2"]  # once each
+    assert consumer.outcomes == {"processed": 1, "released": 2}
+
+
 def test_handler_still_running_after_the_drain_time_is_released() -> None:
     started, finish = threading.Event(), threading.Event()
 
