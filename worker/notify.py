@@ -1,18 +1,18 @@
-"""Notifications: sent while the job's transaction is open, stored with their outcome.
+"""Notifications: sent before the job's transaction commits, stored with their outcome.
 
-The pipeline holds the job's advisory lock (`store.lock_job`), so of two deliveries of one job
-only the first finds users not yet notified. `NotificationSender.send_new` sends to each of them
-and inserts one `notifications` row per user with the outcome: `sent`, or `pending` with the
-error and one attempt. The row and the send are one step: the row commits with the job's writes
-or not at all. `send_pending`, the sweep, retries `pending` rows (claimed `FOR UPDATE SKIP
-LOCKED`, so two sweeps never send one twice) until `max_attempts`, after which they are
-`failed`. The window left is a crash, or a failed commit, after the provider accepted a message:
-the job is processed again and that user is notified again, so delivery is at least once.
+`persist` inserts a job's new notifications as `sent`, in the pipeline's transaction, and
+returns them; `NotificationSender.send_new` sends them and sets any that failed back to
+`pending`, with the error and one attempt, before the transaction commits. So a row says `sent`
+to anyone else only once the send has happened, and the uniqueness of (user, job) makes a second
+delivery of the job wait for the first and then skip those users: one send per user. The window
+left is a crash, or a failed commit, after the provider accepted a message: the job is processed
+again and the user is notified again, so delivery is at least once. `send_pending`, the sweep,
+retries `pending` rows (claimed `FOR UPDATE SKIP LOCKED`, so two sweeps never send one twice)
+until `max_attempts`, after which they are `failed`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -42,16 +42,9 @@ ORDER BY n.created_at
 LIMIT %(limit)s
 FOR UPDATE OF n SKIP LOCKED"""
 
-# The sends of `send_new`, one row per user with its outcome. Conflicts cannot happen under the
-# job's lock; DO NOTHING keeps the write an idempotent upsert all the same.
-_RECORD = """
-INSERT INTO notifications (id, user_id, job_id, saved_search_id, channel, status, attempts,
-                           last_error, sent_at)
-SELECT v.id, v.user_id, %s, v.search_id, %s, v.status, 1, v.error,
-       CASE WHEN v.status = 'sent' THEN now() END
-FROM json_to_recordset(%s::json) AS v(id uuid, user_id uuid, search_id uuid, status text,
-                                       error text)
-ON CONFLICT (user_id, job_id) DO NOTHING"""
+# A send of `send_new` that failed: the row `persist` wrote as sent is pending (or failed) again.
+_UNSEND = """
+UPDATE notifications SET status = %s, sent_at = NULL, last_error = %s WHERE id = %s"""
 
 _MARK_SENT = """
 UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1,
@@ -151,32 +144,29 @@ class SesNotifier:
 
 
 class NotificationSender:
-    """Sends pending notifications through a `Notifier`, exactly once per successful send."""
+    """Sends notifications through a `Notifier` and keeps their rows in step with the outcome."""
 
     def __init__(self, pool: ConnectionPool, notifier: Notifier, max_attempts: int = 5) -> None:
         self._pool = pool
         self._notifier = notifier
         self._max_attempts = max_attempts
 
-    def send_new(self, conn: Conn, notifications: list[Notification]) -> tuple[int, int]:
-        """Send `persist`'s notifications and store each with its outcome; return (sent, failed).
+    @property
+    def channel(self) -> str:
+        """The channel's name, stored on each notification."""
+        return self._notifier.channel
 
-        Runs in the caller's transaction, which holds the job's lock: one INSERT for them all.
+    def send_new(self, conn: Conn, notifications: list[Notification]) -> tuple[int, int]:
+        """Send the notifications `persist` stored as sent; return (sent, failed).
+
+        Call it in the transaction `persist` ran in, before it commits: a failed send's row is
+        set back to pending (or failed, if `max_attempts` is 1) with its error.
         """
         errors = self._deliver(notifications)
-        pending = "failed" if self._max_attempts <= 1 else "pending"
-        rows = [
-            {
-                "id": str(n.id),
-                "user_id": str(n.user_id),
-                "search_id": str(n.saved_search_id) if n.saved_search_id else None,
-                "status": "sent" if error is None else pending,
-                "error": error,
-            }
-            for n, error in zip(notifications, errors, strict=True)
-        ]
-        job_id = notifications[0].job_id if notifications else None
-        conn.execute(_RECORD, (job_id, self._notifier.channel, json.dumps(rows)))
+        status = "failed" if self._max_attempts <= 1 else "pending"
+        for notification, error in zip(notifications, errors, strict=True):
+            if error is not None:
+                conn.execute(_UNSEND, (status, error, notification.id))
         failed = sum(error is not None for error in errors)
         return len(notifications) - failed, failed
 

@@ -1,4 +1,4 @@
-"""`process_job`: load the job, analyze it, match it, then persist and notify in one transaction.
+"""`process_job`: load the job, analyze and match it, then persist and notify in one transaction.
 
 Takes plain values and a connection pool and knows nothing of SQS (STYLE #10): the consumer
 calls the handler with a decoded `JobMessage`, and maps `PermanentError` to the DLQ and any
@@ -19,7 +19,7 @@ from worker.analyze import Analyzer, RuleAnalyzer
 from worker.errors import PermanentError
 from worker.match import SearchIndex
 from worker.notify import LogNotifier, NotificationSender, Notifier, SesNotifier
-from worker.store import load_job, load_searches, lock_job, persist, searches_version
+from worker.store import load_job, load_searches, persist, searches_version
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -83,8 +83,8 @@ class JobPipeline:
         """Process one job message; raises PermanentError if the job does not exist.
 
         On one autocommit connection: read the job (no transaction is open while it is
-        analyzed), then one transaction under the job's lock writes analysis and matches, sends
-        the new notifications and stores them: six statements in all.
+        analyzed), then one transaction writes analysis, matches and new notifications in one
+        statement and sends the notifications before it commits: four statements in all.
         """
         with self._pool.connection() as conn:
             if not conn.autocommit:
@@ -96,8 +96,7 @@ class JobPipeline:
             analysis = self._analyzer.analyze(job)
             matches = index.match(job, analysis)
             with conn.transaction():
-                lock_job(conn, job.job_id)
-                result = persist(conn, job, analysis, matches)
+                result = persist(conn, job, analysis, matches, self._sender.channel)
                 if result.to_send:
                     self._sender.send_new(conn, result.to_send)
         self._maybe_sweep()

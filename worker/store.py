@@ -23,16 +23,19 @@ SELECT id, source, title, company, location, remote, url, description,
        salary_min, salary_max, salary_currency, content_hash
 FROM jobs WHERE id = %s"""
 
-# The job's write is this one statement (one round trip), run under `lock_job` in the pipeline's
-# transaction. Every part is an upsert or a no-op when nothing changed:
+# The job's write is this one statement (one round trip), run in the pipeline's transaction.
+# Every part is an upsert or a no-op when nothing changed:
 # * `analysis`: the job's analysis, rewritten only if a field differs;
 # * `given`: the index's matches (one JSON parameter: cheaper to send than parallel arrays);
-# * `found`: those whose search is still active (a search deleted or deactivated
-#   since the index was built is skipped by the join);
+# * `found`: those whose search is still active (a search deleted or deactivated since the
+#   index was built is skipped by the join);
 # * `stale`: matches of searches that no longer match, for a job whose content changed;
 # * `upserted`: the matches, rewritten only if score or reasons differ;
-# * `fresh`: per user, the best-scoring match, for users not yet notified of this job. Their
-#   notification rows are written by the sender once it knows each send's outcome.
+# * `notified`: one notification per user and job, for the user's best-scoring search, written
+#   as `sent` before it is sent: the transaction commits only after the sends, and a failed
+#   send is set back to pending first. A user notified already is skipped by the unique key;
+#   a second delivery running at the same time waits on that key until this one commits, so
+#   of two deliveries only one sends. Only the rows inserted here are returned.
 _PERSIST = """
 WITH analysis AS (
     INSERT INTO job_analyses AS a (job_id, content_hash, analyzer, skills, seniority, work_mode,
@@ -70,22 +73,18 @@ WITH analysis AS (
         score = EXCLUDED.score, reasons = EXCLUDED.reasons, matched_at = now()
     WHERE (m.score, m.reasons) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.reasons)
     RETURNING 1
-), fresh AS (
-    SELECT DISTINCT ON (f.user_id) f.user_id, u.email, u.name, f.search_id
-    FROM found f JOIN users u ON u.id = f.user_id
-    WHERE NOT EXISTS (SELECT FROM notifications n
-                      WHERE n.user_id = f.user_id AND n.job_id = %(job_id)s)
-    ORDER BY f.user_id, f.score DESC, f.search_id
+), notified AS (
+    INSERT INTO notifications AS n (user_id, job_id, saved_search_id, channel, status,
+                                    attempts, sent_at)
+    SELECT DISTINCT ON (user_id) user_id, %(job_id)s, search_id, %(channel)s, 'sent', 1, now()
+    FROM found ORDER BY user_id, score DESC, search_id
+    ON CONFLICT (user_id, job_id) DO NOTHING
+    RETURNING n.id, n.user_id, n.saved_search_id
 )
 SELECT (SELECT count(*) FROM analysis), (SELECT count(*) FROM upserted),
-       fresh.user_id, fresh.email, fresh.name, fresh.search_id
-FROM (VALUES (1)) AS one(x) LEFT JOIN fresh ON true"""
-
-# Serializes the transactions of one job (two deliveries of one message at once), so that only
-# one of them sees a user as not yet notified. Held until commit; it writes nothing.
-_LOCK_JOB = "SELECT pg_advisory_xact_lock(%s, hashtext(%s::text))"
-#: The first key of `_LOCK_JOB`, so these locks never meet other advisory locks (`migrate`).
-JOB_LOCK_CLASS = 7001
+       n.id, n.user_id, u.email, u.name, n.saved_search_id
+FROM (VALUES (1)) AS one(x)
+LEFT JOIN (notified n JOIN users u ON u.id = n.user_id) ON true"""
 
 _LOAD_SEARCHES = """
 SELECT id, user_id, keywords, locations, remote_only, min_salary, salary_currency, seniority
@@ -138,26 +137,23 @@ def load_searches(conn: Conn) -> list[SavedSearch]:
     ]
 
 
-def lock_job(conn: Conn, job_id: uuid.UUID) -> None:
-    """Wait for, then hold until the transaction ends, the job's advisory lock."""
-    conn.execute(_LOCK_JOB, (JOB_LOCK_CLASS, job_id))
-
-
 @dataclass(frozen=True)
 class PersistResult:
     """What one persist call changed, and whom to notify."""
 
     analysis_written: bool
     matches_written: int
-    #: One notification per user not yet notified of this job (new ids, not yet stored).
+    #: The notifications this call created, stored as `sent`: send them before the commit.
     to_send: list[Notification]
 
 
-def persist(conn: Conn, job: JobPosting, analysis: Analysis, matches: list[Match]) -> PersistResult:
-    """Write analysis and matches, and find the users to notify, in one statement.
+def persist(
+    conn: Conn, job: JobPosting, analysis: Analysis, matches: list[Match], channel: str
+) -> PersistResult:
+    """Write analysis, matches and new notifications in one statement.
 
-    Call it in a transaction that holds `lock_job`, and store the notifications' outcomes in
-    that same transaction (`NotificationSender.send_new`).
+    Call it in a transaction, and send `to_send` (`NotificationSender.send_new`) before that
+    transaction commits: the rows say `sent` until a failed send says otherwise.
     """
     params: dict[str, Any] = {
         "job_id": job.job_id,
@@ -181,19 +177,20 @@ def persist(conn: Conn, job: JobPosting, analysis: Analysis, matches: list[Match
             ],
             ensure_ascii=False,
         ),
+        "channel": channel,
     }
     rows = conn.execute(_PERSIST, params).fetchall()
     by_search = {m.saved_search_id: m for m in matches}
-    to_send = [_notification(job, by_search[row[5]], row) for row in rows if row[2] is not None]
+    to_send = [_notification(job, by_search[row[6]], row) for row in rows if row[2] is not None]
     return PersistResult(rows[0][0] > 0, rows[0][1], to_send)
 
 
 def _notification(job: JobPosting, match: Match, row: tuple[Any, ...]) -> Notification:
     return Notification(
-        id=uuid.uuid4(),
-        user_id=row[2],
-        email=row[3],
-        name=row[4],
+        id=row[2],
+        user_id=row[3],
+        email=row[4],
+        name=row[5],
         job_id=job.job_id,
         saved_search_id=match.saved_search_id,
         title=job.title,

@@ -209,6 +209,23 @@ def test_a_channel_that_raises_leaves_every_notification_pending(
         )
 
 
+def test_a_crash_while_sending_leaves_nothing_marked_sent(db: str, pool: ConnectionPool) -> None:
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+
+    class CrashingNotifier(RecordingNotifier):
+        def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
+            raise SystemExit("worker killed mid-send")  # not an Exception: nothing catches it
+
+    with pytest.raises(SystemExit):
+        _pipeline(pool, CrashingNotifier())(_message(job_id))
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM notifications").fetchone() == (0,)
+    notifier = RecordingNotifier()
+    _pipeline(pool, notifier)(_message(job_id))  # the re-delivery sends it
+    assert [n.email for n in notifier.sent] == ["ana@example.com"]
+
+
 def test_missing_job_is_a_permanent_error(db: str, pool: ConnectionPool) -> None:
     with pytest.raises(PermanentError) as error:
         _pipeline(pool, RecordingNotifier())(_message(uuid.uuid4()))
