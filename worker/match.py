@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
 
 from worker.model import Analysis, JobPosting, Match, SavedSearch
-from worker.skills import Taxonomy, load_taxonomy
+from worker.skills import Taxonomy, load_taxonomy, trie_alternation
 
 Place = Literal["title", "skill", "description"]
 
@@ -51,6 +51,7 @@ REMOTE_LOCATIONS: Final = frozenset({"remote", "anywhere", "worldwide"})
 ANNUAL_FACTOR: Final = {"year": Decimal(1), "month": Decimal(12), "hour": Decimal(2080)}
 
 _WORD: Final = re.compile(r"\w+")
+_WORD_CHAR: Final = re.compile(r"\w")
 
 
 def normalize_keyword(keyword: str) -> str:
@@ -67,6 +68,35 @@ class _Search:
     locations: tuple[str, ...]
     seniority: frozenset[str]
     currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _WordScan:
+    """Finds which of a fixed set of words are whole words of a text, as `_WORD` splits it."""
+
+    words: frozenset[str]
+    scan: re.Pattern[str]
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> _WordScan:
+        """A scan for `words` (lower-case runs of word characters)."""
+        vocabulary = frozenset(words)
+        alternation = trie_alternation(sorted(vocabulary)) if vocabulary else "(?!)"  # no match
+        # Group 1 is the character before the word: any but lower-case ASCII word characters.
+        return cls(vocabulary, re.compile(f"([^a-z0-9_])({alternation})"))
+
+    def present(self, lowered: str) -> set[str]:
+        """`self.words & set(_WORD.findall(lowered))`, without splitting the whole text.
+
+        The scan consumes the character before a word instead of testing a lookbehind at every
+        position, so the regex engine skips in C from one candidate to the next. Its class lets
+        non-ASCII letters through too; a match after one is not a whole word, so then the text
+        is split after all.
+        """
+        found = self.scan.findall(" " + lowered)  # the space stands for the start of the text
+        if _WORD_CHAR.search("".join([before for before, _ in found])):
+            return set(_WORD.findall(lowered)).intersection(self.words)
+        return {word for _, word in found}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +117,7 @@ class SearchIndex:
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._skill_keywords: dict[str, list[str]] = defaultdict(list)
         self._single_words: dict[str, list[str]] = defaultdict(list)
-        self._phrases: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self._phrases: dict[str, list[tuple[str, re.Pattern[str]]]] = defaultdict(list)
         keywordless: set[int] = set()
         for position, prepared in enumerate(self._searches):
             for keyword in prepared.keywords:
@@ -101,6 +131,7 @@ class SearchIndex:
         self._skill_keywords = dict(self._skill_keywords)
         self._single_words = dict(self._single_words)
         self._phrases = dict(self._phrases)
+        self._words = _WordScan.of([*self._single_words, *self._phrases])
         self._keywordless = frozenset(keywordless)
         self._build_filters()
 
@@ -173,7 +204,7 @@ class SearchIndex:
         elif len(words) == 1:
             self._single_words[words[0]].append(keyword)
         elif words:
-            self._phrases[words[0]].append((keyword, f" {' '.join(words)} "))
+            self._phrases[words[0]].append((keyword, _phrase_pattern(words)))
         # A keyword without any word characters (and not a skill) can never hit.
 
     def _keyword_hits(self, job: JobPosting, analysis: Analysis) -> dict[str, Place]:
@@ -189,18 +220,26 @@ class SearchIndex:
         return hits
 
     def _word_hits(self, text: str, place: Place, hits: dict[str, Place]) -> None:
-        words = _WORD.findall(text.lower())
-        present = set(words)
+        lowered = text.lower()
+        present = self._words.present(lowered)
         for word in present.intersection(self._single_words):
             for keyword in self._single_words[word]:
                 hits.setdefault(keyword, place)
-        first_words = present.intersection(self._phrases)
-        if first_words:
-            joined = f" {' '.join(words)} "
-            for word in first_words:
-                for keyword, phrase in self._phrases[word]:
-                    if keyword not in hits and phrase in joined:
-                        hits[keyword] = place
+        for word in present.intersection(self._phrases):
+            for keyword, phrase in self._phrases[word]:
+                if keyword not in hits and phrase.search(lowered):
+                    hits[keyword] = place
+
+
+def _phrase_pattern(words: list[str]) -> re.Pattern[str]:
+    """Matches `words` as consecutive whole words of a lower-case text, as `_WORD` splits it.
+
+    The "starts a word" lookbehind follows the first word instead of preceding it, so the
+    pattern opens with a literal, which the regex engine searches for quickly.
+    """
+    first = re.escape(words[0])
+    rest = "".join(rf"\W+{re.escape(word)}" for word in words[1:])
+    return re.compile(rf"{first}(?<!\w{first}){rest}(?!\w)")
 
 
 def _prepare(search: SavedSearch) -> _Search:

@@ -69,6 +69,19 @@ def test_java_is_not_found_inside_javascript() -> None:
     assert skills_of("JavaScript and TypeScript") == ["javascript", "typescript"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Python at the very start", {"python"}),
+        ("C#.NET and F#.net: one term right after another", {"c#", "f#", ".net"}),
+        ("éPython, ßreact: a letter, even non-ASCII, hides a term; Kotlin", {"kotlin"}),
+        ("Kotlin\u2019s and Ruby\u2022Rust", {"kotlin", "ruby", "rust"}),
+    ],
+)
+def test_find_sees_terms_at_the_edges_of_words(text: str, expected: set[str]) -> None:
+    assert load_taxonomy().find(text) == expected
+
+
 def test_every_taxonomy_term_finds_its_own_skill() -> None:
     taxonomy = load_taxonomy()
     document = json.loads(resources.files("worker").joinpath("skills.json").read_text("utf-8"))

@@ -73,6 +73,17 @@ def test_phrase_keywords_need_their_words_in_order() -> None:
     assert not index.match(make_job(description="A team for payments."), make_analysis())
 
 
+def test_keywords_hit_only_whole_words_even_next_to_non_ascii_letters() -> None:
+    index = SearchIndex.build([search(1, keywords=("data",)), search(2, keywords=("data team",))])
+    job = make_job(title="Engineer", description="Ödata and éData team")
+    assert index.match(job, make_analysis()) == []
+    job = make_job(title="Engineer", description="Café: Data\u2014Team!")
+    assert {m.reasons for m in index.match(job, make_analysis())} == {
+        ("keyword: data (description)",),
+        ("keyword: data team (description)",),
+    }
+
+
 def test_a_keyword_in_both_title_and_description_counts_as_a_title_hit() -> None:
     job = make_job(title="Senior Data Engineer", description="Data-engineer wanted! Fintech.")
     found = match_one(search(keywords=("data engineer", "fintech")), job, make_analysis())
