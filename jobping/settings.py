@@ -88,7 +88,8 @@ class WorkerSettings(CommonSettings):
     worker_wait_seconds: int = Field(default=20, ge=0, le=20)
     worker_drain_seconds: float = Field(default=90, ge=0, le=3600)
     #: Received messages that may wait for a free handler thread (0: receive only for free ones).
-    worker_prefetch: int = Field(default=10, ge=0, le=100)
+    #: Two receive batches: a full batch is asked for while the other still keeps threads busy.
+    worker_prefetch: int = Field(default=20, ge=0, le=100)
     health_port: int = Field(default=envvars.DEFAULT_HEALTH_PORT, ge=0, le=65535)
     analyzer: Literal["rules", "bedrock"] = "rules"
     bedrock_model_id: str | None = Field(default=None, min_length=1)

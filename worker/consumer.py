@@ -71,7 +71,7 @@ class Consumer:
         wait_seconds: int = 20,
         drain_seconds: float = 90.0,
         pollers: int = 1,
-        prefetch: int = 10,
+        prefetch: int = 20,
         backoff: Backoff | None = None,
         metrics: Metrics | None = None,
         protection: TaskProtection | None = None,
