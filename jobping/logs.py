@@ -4,22 +4,27 @@ Configured once, in `main()`. Modules log with `logging.getLogger(__name__)` and
 fields through `extra={...}`; the JSON formatter writes every such field as a top-level key, so
 CloudWatch Logs Insights can filter on `message_id`, `job_id`, `outcome`, `duration_ms`.
 
-Records are formatted and written by one writer thread (`QueueHandler` → `QueueListener`): a
-thread that logs only appends to a queue. With the handler's lock held across each write, the
-worker's handler threads spent a sixth of their time queued on that lock (py-spy, pipeline
-benchmark). The queue is flushed at exit; `os._exit` (a second signal) drops what is left.
+Records are formatted and written by one writer thread: a thread that logs only appends to a
+queue (`QueueHandler`). With a `StreamHandler`'s lock held across each write, the worker's
+handler threads spent a sixth of their time queued on that lock (py-spy, pipeline benchmark).
+The writer takes what has queued up at most every 50 ms and writes it at once, so busy threads
+neither wake it for every record nor wait for a write each. The queue is flushed at exit;
+`os._exit` (a second signal) drops what is left.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import sys
+import threading
+import time
 from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
-from queue import SimpleQueue
-from typing import Any
+from logging.handlers import QueueHandler
+from queue import Empty, SimpleQueue
+from typing import Any, TextIO
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
@@ -66,7 +71,42 @@ class _Enqueue(QueueHandler):
         return record
 
 
-_writer: QueueListener | None = None
+class _Writer:
+    """The thread that formats queued records and writes them, a batch per write."""
+
+    def __init__(self, formatter: logging.Formatter, stream: TextIO, pause: float = 0.05) -> None:
+        self.records: SimpleQueue[logging.LogRecord | None] = SimpleQueue()
+        self._formatter, self._stream, self._pause = formatter, stream, pause
+        self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write everything queued so far, then end the thread."""
+        self.records.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.records.get()]  # blocks only while nothing is being logged
+            with contextlib.suppress(Empty):
+                while True:
+                    batch.append(self.records.get_nowait())
+            records = [record for record in batch if record is not None]
+            with contextlib.suppress(OSError, ValueError):  # a closed stream: nowhere to write
+                self._stream.write("".join(self._line(record) for record in records))
+                self._stream.flush()
+            if len(records) < len(batch):
+                return
+            time.sleep(self._pause)  # let records gather: fewer wake-ups and writes
+
+    def _line(self, record: logging.LogRecord) -> str:
+        try:
+            return self._formatter.format(record) + "\n"
+        except Exception as error:  # a bad record must not stop the writer
+            return f"unformattable log record {record.msg!r}: {error!r}\n"
+
+
+_writer: _Writer | None = None
 
 
 def flush() -> None:
@@ -84,14 +124,10 @@ def configure(level: str = "INFO", fmt: str | None = None) -> None:
     """Configure the root logger once; `fmt=None` picks text on a TTY and JSON otherwise."""
     global _writer  # noqa: PLW0603  # the one writer thread of the process
     chosen = fmt or ("text" if sys.stderr.isatty() else "json")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
     flush()
-    records: SimpleQueue[logging.LogRecord] = SimpleQueue()
-    _writer = QueueListener(records, handler)
-    _writer.start()
+    _writer = _Writer(JsonFormatter() if chosen == "json" else TextFormatter(), sys.stderr)
     root = logging.getLogger()
-    root.handlers[:] = [_Enqueue(records)]
+    root.handlers[:] = [_Enqueue(_writer.records)]
     root.setLevel(level)
     for noisy in ("botocore", "boto3", "urllib3", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -14,6 +14,9 @@ class Slots:
         self._size = size
         self._free = size
         self._changed = threading.Condition()
+        # How many free slots each waiting thread waits for: `give` wakes them only when one
+        # can go on (a poller gathering ten slots is not woken for each of the ten).
+        self._needs: list[int] = []
 
     def take(self, most: int, timeout: float, gather: float = 0.0) -> int:
         """Wait up to `timeout` s for a free slot; take up to `most` free ones; 0 on timeout.
@@ -23,11 +26,11 @@ class Slots:
         slot freed. Only free slots are ever taken.
         """
         with self._changed:
-            if not self._free and not self._changed.wait_for(lambda: self._free > 0, timeout):
+            if not self._free and not self._wait_for(1, timeout):
                 return 0
             want = min(most, self._size)
             if gather > 0 and self._free < want:
-                self._changed.wait_for(lambda: self._free >= want, gather)
+                self._wait_for(want, gather)
             taken = min(most, self._free)
             self._free -= taken
             return taken
@@ -38,7 +41,8 @@ class Slots:
             return
         with self._changed:
             self._free += count
-            self._changed.notify_all()
+            if any(self._free >= need for need in self._needs):
+                self._changed.notify_all()
 
     def busy(self) -> int:
         """Slots taken right now."""
@@ -54,5 +58,13 @@ class Slots:
                 if remaining <= 0:
                     return False
                 # Timed waits keep the main thread responsive to a second signal.
-                self._changed.wait(min(remaining, 1.0))
+                self._wait_for(self._size, min(remaining, 1.0))
             return True
+
+    def _wait_for(self, need: int, timeout: float) -> bool:
+        """With the lock held: wait up to `timeout` s for `need` free slots; True if there are."""
+        self._needs.append(need)
+        try:
+            return self._changed.wait_for(lambda: self._free >= need, timeout)
+        finally:
+            self._needs.remove(need)
