@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from psycopg_pool import PoolClosed
+
 from jobping.aws import make_client
 from jobping.messages import PROCESS_JOB, JobMessage
 from worker.analyze import Analyzer, RuleAnalyzer
@@ -76,8 +78,7 @@ class JobPipeline:
         self._sender = sender
         self._searches = searches or SearchCache()
         self._sweep_interval = sweep_interval_s
-        self._next_sweep = time.monotonic() + sweep_interval_s
-        self._sweep_lock = threading.Lock()
+        self._sweeps_stopped = threading.Event()
 
     def __call__(self, message: JobMessage) -> None:
         """Process one job message; raises PermanentError if the job does not exist.
@@ -99,7 +100,6 @@ class JobPipeline:
                 result = persist(conn, job, analysis, matches, self._sender.channel)
                 if result.to_send:
                     self._sender.send_new(conn, result.to_send)
-        self._maybe_sweep()
         log.debug(
             "job processed",
             extra={
@@ -109,17 +109,31 @@ class JobPipeline:
             },
         )
 
-    def _maybe_sweep(self) -> None:
-        """Now and then, retry notifications whose first send failed."""
-        if time.monotonic() < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
-            return
-        try:
-            self._next_sweep = time.monotonic() + self._sweep_interval
-            sent, failed = self._sender.send_pending(min_age_s=self._sweep_interval / 2)
+    def start_sweeps(self) -> threading.Thread:
+        """Retry failed notifications every `sweep_interval_s`, busy or idle (a daemon thread).
+
+        The sweep takes pending notifications at least half an interval old; it ends with
+        `stop_sweeps()` or once the pool is closed.
+        """
+        thread = threading.Thread(target=self._sweep_loop, name="notification-sweep", daemon=True)
+        thread.start()
+        return thread
+
+    def stop_sweeps(self) -> None:
+        """End the sweep thread after its current sweep."""
+        self._sweeps_stopped.set()
+
+    def _sweep_loop(self) -> None:
+        while not self._sweeps_stopped.wait(self._sweep_interval):
+            try:
+                sent, failed = self._sender.send_pending(min_age_s=self._sweep_interval / 2)
+            except PoolClosed:  # the worker is stopping
+                return
+            except Exception:  # the database may be back next time
+                log.exception("notification sweep failed; trying again later")
+                continue
             if sent or failed:
                 log.info("notification sweep", extra={"sent": sent, "failed": failed})
-        finally:
-            self._sweep_lock.release()
 
 
 def build_analyzer(settings: WorkerSettings) -> Analyzer:
@@ -146,4 +160,5 @@ def build_handlers(settings: WorkerSettings, pool: ConnectionPool) -> Mapping[st
     """The worker's action registry: `process_job` → the job pipeline."""
     notifier = build_notifier(settings)
     pipeline = JobPipeline(pool, build_analyzer(settings), NotificationSender(pool, notifier))
+    pipeline.start_sweeps()
     return {PROCESS_JOB: pipeline}

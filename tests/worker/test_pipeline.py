@@ -262,6 +262,36 @@ def test_failed_send_stays_pending_and_is_retried(db: str, pool: ConnectionPool)
     assert len(notifier.sent) == 1
 
 
+def test_failed_send_is_retried_by_the_sweep_with_no_new_message(
+    db: str, pool: ConnectionPool
+) -> None:
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    notifier = RecordingNotifier()
+    notifier.fail_with = ConnectionError("smtp down")
+    pipeline = JobPipeline(
+        pool,
+        RuleAnalyzer(),
+        NotificationSender(pool, notifier),
+        searches=SearchCache(check_interval_s=0),
+        sweep_interval_s=0.2,
+    )
+    pipeline(_message(job_id))
+    notifier.fail_with = None
+    pipeline.start_sweeps()  # the worker is idle from here on
+    try:
+        deadline = time.monotonic() + 10
+        while not notifier.sent and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        pipeline.stop_sweeps()
+    assert [n.email for n in notifier.sent] == ["ana@example.com"]
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT status, attempts FROM notifications").fetchall() == [
+            ("sent", 2)
+        ]
+
+
 def test_send_gives_up_after_max_attempts(db: str, pool: ConnectionPool) -> None:
     job_id = _insert_job(db)
     _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
