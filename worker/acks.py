@@ -1,8 +1,9 @@
 """Batched acknowledgement: processed messages are deleted ten at a time.
 
 Handlers only queue their message here. The housekeeping thread sends DeleteMessageBatch when a
-full batch of ten is ready (it is woken for it) or once the oldest has waited `interval`
-seconds, so deletes never hold up a poller's next receive. A 200 response
+full batch of ten is ready (it is woken for it), once the oldest has waited `interval` seconds,
+or at once when the consumer holds no other message (`hurry`: no more are coming to fill the
+batch), so deletes never hold up a poller's next receive. A 200 response
 can still carry `Failed` entries, so each one is retried and, if it still fails, logged: that
 message will be delivered again and, its effects being idempotent, processed to no effect.
 """
@@ -42,6 +43,7 @@ class Acker:
         self._oldest = 0.0
         self._ready = threading.Condition()
         self._woken = False
+        self._hurried = False
         self.deleted = 0
         self.failed = 0
 
@@ -67,6 +69,13 @@ class Acker:
                 self._ready.wait(timeout)
             self._woken = False
 
+    def hurry(self) -> None:
+        """Make the partial batch due now and wake the flusher (nothing else is in progress)."""
+        with self._ready:
+            if self._pending:
+                self._hurried = self._woken = True
+                self._ready.notify_all()
+
     def wake(self) -> None:
         """Wake whoever is in `wait()` (shutdown)."""
         with self._ready:
@@ -80,8 +89,9 @@ class Acker:
 
     def _take(self, *, force: bool) -> list[Received]:
         with self._ready:
-            due = time.monotonic() - self._oldest >= self._interval
+            due = self._hurried or time.monotonic() - self._oldest >= self._interval
             if len(self._pending) >= self._full or (self._pending and (force or due)):
+                self._hurried = False
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 self._oldest = time.monotonic()
                 return batch

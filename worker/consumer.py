@@ -242,6 +242,8 @@ class Consumer:
                 log.exception("settling a message failed", extra={"message_id": message.message_id})
             finally:
                 self._slots.give(1)
+            if not state.leases:  # the last message held: no more deletes to batch it with
+                self._acker.hurry()
 
     def _housekeeping_loop(self) -> None:
         leases = self._started().leases

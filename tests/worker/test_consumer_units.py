@@ -142,6 +142,18 @@ def test_deletes_wait_for_a_full_batch_or_the_interval() -> None:
     assert [len(call) for call in queue.delete_calls] == [10, 3]
 
 
+def test_the_last_message_held_is_deleted_without_waiting_for_the_interval() -> None:
+    queue = FakeQueue(inbox=[[_job_message(0), _job_message(1), _job_message(2)]])
+    queue.let_receive_return.set()
+    consumer = Consumer(queue, {"process_job": lambda message: None}, ack_interval=30)
+    consumer.start()
+    deadline = time.monotonic() + 5
+    while len(queue.deleted) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(queue.deleted) == ["h0", "h1", "h2"]  # long before the 30 s interval
+    consumer.shutdown()
+
+
 def test_leases_extend_only_messages_past_half_their_timeout() -> None:
     queue = FakeQueue(fail={"h2": (1, True)})
     leases = Leases(queue, visibility_timeout=10)
