@@ -1,4 +1,4 @@
-"""Free handler slots: how many messages the pollers may ask for right now."""
+"""Free slots: how many more messages the pollers may receive now (running plus prefetched)."""
 
 from __future__ import annotations
 

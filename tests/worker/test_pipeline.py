@@ -1,4 +1,4 @@
-"""process_job against the real database: effects, idempotency, notifications after commit."""
+"""process_job against the real database: effects, idempotency, one send per user and job."""
 
 from __future__ import annotations
 
