@@ -42,9 +42,13 @@ ORDER BY n.created_at
 LIMIT %(limit)s
 FOR UPDATE OF n SKIP LOCKED"""
 
-# A send of `send_new` that failed: the row `persist` wrote as sent is pending (or failed) again.
+# A send of `send_new` that failed: the row `persist` wrote as sent (its attempt already counted)
+# is pending again, or failed if that was the last attempt allowed, as in `_MARK_FAILED`.
 _UNSEND = """
-UPDATE notifications SET status = %s, sent_at = NULL, last_error = %s WHERE id = %s"""
+UPDATE notifications
+SET sent_at = NULL, last_error = %s,
+    status = CASE WHEN attempts >= %s THEN 'failed' ELSE 'pending' END
+WHERE id = %s"""
 
 _MARK_SENT = """
 UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1,
@@ -163,10 +167,9 @@ class NotificationSender:
         set back to pending (or failed, if `max_attempts` is 1) with its error.
         """
         errors = self._deliver(notifications)
-        status = "failed" if self._max_attempts <= 1 else "pending"
         for notification, error in zip(notifications, errors, strict=True):
             if error is not None:
-                conn.execute(_UNSEND, (status, error, notification.id))
+                conn.execute(_UNSEND, (error, self._max_attempts, notification.id))
         failed = sum(error is not None for error in errors)
         return len(notifications) - failed, failed
 

@@ -97,15 +97,15 @@ class JobPipeline:
             analysis = self._analyzer.analyze(job)
             matches = index.match(job, analysis)
             with conn.transaction():
-                result = persist(conn, job, analysis, matches, self._sender.channel)
-                if result.to_send:
-                    self._sender.send_new(conn, result.to_send)
+                to_send = persist(conn, job, analysis, matches, self._sender.channel)
+                if to_send:
+                    self._sender.send_new(conn, to_send)
         log.debug(
             "job processed",
             extra={
                 "job_id": str(job.job_id),
                 "matches": len(matches),
-                "notifications": len(result.to_send),
+                "notifications": len(to_send),
             },
         )
 

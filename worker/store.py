@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -55,7 +54,6 @@ WITH analysis AS (
           (EXCLUDED.content_hash, EXCLUDED.analyzer, EXCLUDED.skills, EXCLUDED.seniority,
            EXCLUDED.work_mode, EXCLUDED.salary_min, EXCLUDED.salary_max,
            EXCLUDED.salary_currency, EXCLUDED.salary_period)
-    RETURNING 1
 ), given AS (
     SELECT * FROM json_to_recordset(%(matches)s::json)
                   AS v(search_id uuid, score real, reasons jsonb)
@@ -72,7 +70,6 @@ WITH analysis AS (
     ON CONFLICT (job_id, saved_search_id) DO UPDATE SET
         score = EXCLUDED.score, reasons = EXCLUDED.reasons, matched_at = now()
     WHERE (m.score, m.reasons) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.reasons)
-    RETURNING 1
 ), notified AS (
     INSERT INTO notifications AS n (user_id, job_id, saved_search_id, channel, status,
                                     attempts, sent_at)
@@ -81,10 +78,8 @@ WITH analysis AS (
     ON CONFLICT (user_id, job_id) DO NOTHING
     RETURNING n.id, n.user_id, n.saved_search_id
 )
-SELECT (SELECT count(*) FROM analysis), (SELECT count(*) FROM upserted),
-       n.id, n.user_id, u.email, u.name, n.saved_search_id
-FROM (VALUES (1)) AS one(x)
-LEFT JOIN (notified n JOIN users u ON u.id = n.user_id) ON true"""
+SELECT n.id, n.user_id, u.email, u.name, n.saved_search_id
+FROM notified n JOIN users u ON u.id = n.user_id"""
 
 _LOAD_SEARCHES = """
 SELECT id, user_id, keywords, locations, remote_only, min_salary, salary_currency, seniority
@@ -137,23 +132,13 @@ def load_searches(conn: Conn) -> list[SavedSearch]:
     ]
 
 
-@dataclass(frozen=True)
-class PersistResult:
-    """What one persist call changed, and whom to notify."""
-
-    analysis_written: bool
-    matches_written: int
-    #: The notifications this call created, stored as `sent`: send them before the commit.
-    to_send: list[Notification]
-
-
 def persist(
     conn: Conn, job: JobPosting, analysis: Analysis, matches: list[Match], channel: str
-) -> PersistResult:
-    """Write analysis, matches and new notifications in one statement.
+) -> list[Notification]:
+    """Write analysis, matches and new notifications in one statement; return the notifications.
 
-    Call it in a transaction, and send `to_send` (`NotificationSender.send_new`) before that
-    transaction commits: the rows say `sent` until a failed send says otherwise.
+    Call it in a transaction, and send the notifications (`NotificationSender.send_new`) before
+    that transaction commits: their rows say `sent` until a failed send says otherwise.
     """
     params: dict[str, Any] = {
         "job_id": job.job_id,
@@ -179,18 +164,16 @@ def persist(
         ),
         "channel": channel,
     }
-    rows = conn.execute(_PERSIST, params).fetchall()
     by_search = {m.saved_search_id: m for m in matches}
-    to_send = [_notification(job, by_search[row[6]], row) for row in rows if row[2] is not None]
-    return PersistResult(rows[0][0] > 0, rows[0][1], to_send)
+    return [_notification(job, by_search[row[4]], row) for row in conn.execute(_PERSIST, params)]
 
 
 def _notification(job: JobPosting, match: Match, row: tuple[Any, ...]) -> Notification:
     return Notification(
-        id=row[2],
-        user_id=row[3],
-        email=row[4],
-        name=row[5],
+        id=row[0],
+        user_id=row[1],
+        email=row[2],
+        name=row[3],
         job_id=job.job_id,
         saved_search_id=match.saved_search_id,
         title=job.title,

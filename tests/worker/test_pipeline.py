@@ -114,13 +114,15 @@ def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def _pipeline(pool: ConnectionPool, notifier: RecordingNotifier) -> JobPipeline:
+def _pipeline(
+    pool: ConnectionPool, notifier: RecordingNotifier, sweep_interval_s: float = 3600
+) -> JobPipeline:
     return JobPipeline(
         pool,
         RuleAnalyzer(),
         NotificationSender(pool, notifier),
         searches=SearchCache(check_interval_s=0),
-        sweep_interval_s=3600,
+        sweep_interval_s=sweep_interval_s,
     )
 
 
@@ -269,13 +271,7 @@ def test_failed_send_is_retried_by_the_sweep_with_no_new_message(
     _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
     notifier = RecordingNotifier()
     notifier.fail_with = ConnectionError("smtp down")
-    pipeline = JobPipeline(
-        pool,
-        RuleAnalyzer(),
-        NotificationSender(pool, notifier),
-        searches=SearchCache(check_interval_s=0),
-        sweep_interval_s=0.2,
-    )
+    pipeline = _pipeline(pool, notifier, sweep_interval_s=0.2)
     pipeline(_message(job_id))
     notifier.fail_with = None
     pipeline.start_sweeps()  # the worker is idle from here on
@@ -306,6 +302,24 @@ def test_send_gives_up_after_max_attempts(db: str, pool: ConnectionPool) -> None
         assert conn.execute("SELECT status, attempts FROM notifications").fetchall() == [
             ("failed", 3)
         ]
+
+
+def test_with_one_attempt_allowed_a_failed_send_is_failed_at_once(
+    db: str, pool: ConnectionPool
+) -> None:
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    notifier = RecordingNotifier()
+    notifier.fail_with = TimeoutError("slow provider")
+    sender = NotificationSender(pool, notifier, max_attempts=1)
+    JobPipeline(pool, RuleAnalyzer(), sender, searches=SearchCache(check_interval_s=0))(
+        _message(job_id)
+    )
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT status, attempts, sent_at FROM notifications").fetchall() == [
+            ("failed", 1, None)
+        ]
+    assert sender.send_pending() == (0, 0)  # never retried
 
 
 def test_new_search_is_seen_without_restart(db: str, pool: ConnectionPool) -> None:
