@@ -16,6 +16,15 @@ from pathlib import Path
 from jobping.local.postgres import free_port
 
 
+def answers(url: str) -> bool:
+    """Whether a moto server answers on `url` (its `/moto-api/` page, within a second)."""
+    try:
+        with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310
+            return True
+    except OSError:
+        return False
+
+
 @dataclass
 class MotoServer:
     """`python -m moto.server` on 127.0.0.1:`port`; `url` is the AWS endpoint to use."""
@@ -46,11 +55,9 @@ class MotoServer:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"moto server exited with {self._process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):  # noqa: S310
-                    return
-            except OSError:
-                time.sleep(0.1)
+            if answers(self.url):
+                return
+            time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"moto server did not answer on {self.url} within {timeout} s")
 

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import psycopg
 import yaml
 
 from jobping.aws import make_client
+from jobping.local.moto import answers as moto_answers
 from jobping.local.postgres import EmbeddedPostgres, free_port
 from jobping.local.queues import JobQueues, QueueSettings, create_job_queues
 from jobping.local.seed import seed
@@ -119,7 +119,7 @@ class LocalSystem:
 
     def is_up(self, state: LocalState) -> bool:
         """Whether both servers of `state` answer."""
-        return self.postgres.is_running() and _moto_answers(state.moto_port)
+        return self.postgres.is_running() and moto_answers(f"http://127.0.0.1:{state.moto_port}")
 
     def _saved_pg_port(self) -> int:
         state = self.state() if self.state_path.exists() else None
@@ -135,7 +135,7 @@ class LocalSystem:
             start_new_session=True,
         )
         deadline = time.monotonic() + 30
-        while not _moto_answers(port):
+        while not moto_answers(f"http://127.0.0.1:{port}"):
             if process.poll() is not None or time.monotonic() > deadline:
                 _terminate(process.pid)
                 raise RuntimeError(f"moto server did not start; see {self.root / 'moto.log'}")
@@ -161,14 +161,6 @@ def requeue_unprocessed(database_url: str) -> int:
             "(SELECT 1 FROM job_analyses a WHERE a.job_id = j.id "
             "AND a.content_hash = j.content_hash)"
         ).rowcount
-
-
-def _moto_answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _terminate(pid: int, timeout: float = 10.0) -> None:
