@@ -27,7 +27,10 @@ FROM jobs WHERE id = %s"""
 # * `analysis`: the job's analysis, rewritten only if a field differs;
 # * `given`: the index's matches (one JSON parameter: cheaper to send than parallel arrays);
 # * `found`: those whose search is still active (a search deleted or deactivated since the
-#   index was built is skipped by the join);
+#   index was built is skipped). Each search, and each recipient at the end, is looked up by
+#   primary key in a LATERAL subquery: the plan psycopg prepares is generic, sized for the
+#   100 rows Postgres assumes `json_to_recordset` returns, and a plain join then hash-joined
+#   a scan of every saved search and every user for each job (PG CPU per job -13%);
 # * `stale`: matches of searches that no longer match, for a job whose content changed;
 # * `upserted`: the matches, rewritten only if score or reasons differ;
 # * `notified`: one notification per user and job, for the user's best-scoring search, written
@@ -59,7 +62,9 @@ WITH analysis AS (
                   AS v(search_id uuid, score real, reasons jsonb)
 ), found AS (
     SELECT g.search_id, s.user_id, g.score, g.reasons
-    FROM given g JOIN saved_searches s ON s.id = g.search_id AND s.active
+    FROM given g CROSS JOIN LATERAL (
+        SELECT s.user_id FROM saved_searches s WHERE s.id = g.search_id AND s.active LIMIT 1
+    ) s
 ), stale AS (
     DELETE FROM matches m
     WHERE m.job_id = %(job_id)s
@@ -79,7 +84,9 @@ WITH analysis AS (
     RETURNING n.id, n.user_id, n.saved_search_id
 )
 SELECT n.id, n.user_id, u.email, u.name, n.saved_search_id
-FROM notified n JOIN users u ON u.id = n.user_id"""
+FROM notified n CROSS JOIN LATERAL (
+    SELECT u.email, u.name FROM users u WHERE u.id = n.user_id LIMIT 1
+) u"""
 
 _LOAD_SEARCHES = """
 SELECT id, user_id, keywords, locations, remote_only, min_salary, salary_currency, seniority
