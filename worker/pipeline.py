@@ -100,14 +100,15 @@ class JobPipeline:
                 to_send = persist(conn, job, analysis, matches, self._sender.channel)
                 if to_send:
                     self._sender.send_new(conn, to_send)
-        log.debug(
-            "job processed",
-            extra={
-                "job_id": str(job.job_id),
-                "matches": len(matches),
-                "notifications": len(to_send),
-            },
-        )
+        if log.isEnabledFor(logging.DEBUG):  # the settler logs every message at INFO already
+            log.debug(
+                "job processed",
+                extra={
+                    "job_id": str(job.job_id),
+                    "matches": len(matches),
+                    "notifications": len(to_send),
+                },
+            )
 
     def start_sweeps(self) -> threading.Thread:
         """Retry failed notifications every `sweep_interval_s`, busy or idle (a daemon thread).

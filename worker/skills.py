@@ -72,7 +72,13 @@ class Taxonomy:
 
     def find(self, text: str) -> set[str]:
         """Canonical names of every skill mentioned in `text`."""
-        found = {self.terms[normalize_term(term)] for term in self._folded_terms(text.lower())}
+        # A term found as written is usually a key already (keys are normalized, and
+        # normalizing is idempotent); only "React-Native" and the like need normalizing.
+        terms = self.terms
+        found = {
+            terms.get(term) or terms[normalize_term(term)]
+            for term in self._folded_terms(text.lower())
+        }
         found.update(self.exact[m.group()] for m in self.cased.finditer(text))
         return found
 
