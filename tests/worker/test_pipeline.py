@@ -115,15 +115,29 @@ def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _pipeline(
-    pool: ConnectionPool, notifier: RecordingNotifier, sweep_interval_s: float = 3600
+    pool: ConnectionPool,
+    notifier: RecordingNotifier,
+    sweep_interval_s: float = 3600,
+    max_attempts: int = 5,
 ) -> JobPipeline:
     return JobPipeline(
         pool,
         RuleAnalyzer(),
-        NotificationSender(pool, notifier),
+        NotificationSender(pool, notifier, max_attempts=max_attempts),
         searches=SearchCache(check_interval_s=0),
         sweep_interval_s=sweep_interval_s,
     )
+
+
+def _job_for_ana_with_failing_channel(
+    db: str, error: Exception
+) -> tuple[uuid.UUID, RecordingNotifier]:
+    """A job that matches one search of Ana's, and a channel whose sends raise `error`."""
+    job_id = _insert_job(db)
+    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    notifier = RecordingNotifier()
+    notifier.fail_with = error
+    return job_id, notifier
 
 
 def test_job_is_analyzed_matched_persisted_and_notified(db: str, pool: ConnectionPool) -> None:
@@ -249,10 +263,7 @@ def test_changed_job_drops_matches_that_no_longer_hold(db: str, pool: Connection
 
 
 def test_failed_send_stays_pending_and_is_retried(db: str, pool: ConnectionPool) -> None:
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
-    notifier = RecordingNotifier()
-    notifier.fail_with = ConnectionError("smtp down")
+    job_id, notifier = _job_for_ana_with_failing_channel(db, ConnectionError("smtp down"))
     _pipeline(pool, notifier)(_message(job_id))
     with psycopg.connect(db) as conn:
         assert conn.execute(
@@ -267,10 +278,7 @@ def test_failed_send_stays_pending_and_is_retried(db: str, pool: ConnectionPool)
 def test_failed_send_is_retried_by_the_sweep_with_no_new_message(
     db: str, pool: ConnectionPool
 ) -> None:
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
-    notifier = RecordingNotifier()
-    notifier.fail_with = ConnectionError("smtp down")
+    job_id, notifier = _job_for_ana_with_failing_channel(db, ConnectionError("smtp down"))
     pipeline = _pipeline(pool, notifier, sweep_interval_s=0.2)
     pipeline(_message(job_id))
     notifier.fail_with = None
@@ -289,10 +297,7 @@ def test_failed_send_is_retried_by_the_sweep_with_no_new_message(
 
 
 def test_send_gives_up_after_max_attempts(db: str, pool: ConnectionPool) -> None:
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
-    notifier = RecordingNotifier()
-    notifier.fail_with = TimeoutError("slow provider")
+    job_id, notifier = _job_for_ana_with_failing_channel(db, TimeoutError("slow provider"))
     _pipeline(pool, notifier)(_message(job_id))
     sender = NotificationSender(pool, notifier, max_attempts=3)
     assert sender.send_pending() == (0, 1)
@@ -307,19 +312,14 @@ def test_send_gives_up_after_max_attempts(db: str, pool: ConnectionPool) -> None
 def test_with_one_attempt_allowed_a_failed_send_is_failed_at_once(
     db: str, pool: ConnectionPool
 ) -> None:
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
-    notifier = RecordingNotifier()
-    notifier.fail_with = TimeoutError("slow provider")
-    sender = NotificationSender(pool, notifier, max_attempts=1)
-    JobPipeline(pool, RuleAnalyzer(), sender, searches=SearchCache(check_interval_s=0))(
-        _message(job_id)
-    )
+    job_id, notifier = _job_for_ana_with_failing_channel(db, TimeoutError("slow provider"))
+    _pipeline(pool, notifier, max_attempts=1)(_message(job_id))
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT status, attempts, sent_at FROM notifications").fetchall() == [
             ("failed", 1, None)
         ]
-    assert sender.send_pending() == (0, 0)  # never retried
+    sweep = NotificationSender(pool, notifier, max_attempts=1)
+    assert sweep.send_pending() == (0, 0)  # never retried
 
 
 def test_new_search_is_seen_without_restart(db: str, pool: ConnectionPool) -> None:
