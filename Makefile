@@ -10,12 +10,13 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 
-.PHONY: help venv test lint fmt typecheck pytest run bench clean
+.PHONY: help venv test lint fmt typecheck pytest faults run bench clean
 
 help:
 	@echo "make test   install everything into .venv, then ruff, mypy and pytest"
 	@echo "make run    run the whole system locally (embedded Postgres + moto SQS)"
 	@echo "make lint   ruff check + format check;  make fmt  fix formatting and imports"
+	@echo "make faults the fault scenarios only, and their table (also part of make test)"
 	@echo "make bench  benchmarks (see bench/README.md)"
 
 venv: $(STAMP)
@@ -42,6 +43,9 @@ typecheck: venv
 
 pytest: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+faults: venv
+	$(BIN)/python -m pytest -m fault $(PYTEST_ARGS)
 
 run: venv
 	$(BIN)/python -m jobping local run

@@ -8,6 +8,7 @@ database (all tables truncated), so tests never see each other's data.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from jobping.local.postgres import EmbeddedPostgres
 from jobping.local.queues import JobQueues, QueueSettings, create_job_queues
 from jobping.migrate import migrate
 from jobping.settings import AwsSettings
+from tests.faultmatrix import FaultMatrix, load_rows, render
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -129,3 +131,29 @@ def db(database_url: str) -> str:
 def repo_root() -> Path:
     """The repository root (the Pulumi project)."""
     return Path(__file__).resolve().parent.parent
+
+
+def _faults_dir(config: pytest.Config) -> Path:
+    return Path(config.rootpath) / ".local" / "faults"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The controller (not an xdist worker) starts each run with an empty fault matrix."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(_faults_dir(session.config), ignore_errors=True)
+
+
+@pytest.fixture
+def fault_matrix(request: pytest.FixtureRequest) -> FaultMatrix:
+    """Where a fault test records its row of the fault matrix (see tests/faultmatrix.py)."""
+    return FaultMatrix(_faults_dir(request.config))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Print the fault matrix of this run and keep it as `.local/faults/table.md`."""
+    if hasattr(config, "workerinput") or not (rows := load_rows(_faults_dir(config))):
+        return
+    table = render(rows)
+    (_faults_dir(config) / "table.md").write_text(table + "\n", encoding="utf-8")
+    terminalreporter.write_sep("=", "fault matrix")
+    terminalreporter.write_line(table)
