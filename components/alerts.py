@@ -1,4 +1,4 @@
-"""`AlarmTopic`: the SNS topic every alarm notifies, and a helper to declare those alarms."""
+"""`AlarmTopic`: the SNS topic every alarm notifies, and helpers to declare alarms and rules."""
 
 from __future__ import annotations
 
@@ -109,3 +109,65 @@ def metric_alarm(
         ok_actions=[topic_arn],
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+def event_rule_alarm(
+    name: str,
+    *,
+    rule_description: str,
+    alarm_description: str,
+    pattern: pulumi.Input[str],
+    topic_arn: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> aws.cloudwatch.EventRule:
+    """An EventBridge rule that notifies `topic_arn`, and an alarm on the events it matched."""
+    child = pulumi.ResourceOptions(parent=parent)
+    rule = aws.cloudwatch.EventRule(
+        f"{name}-rule", description=rule_description, event_pattern=pattern, opts=child
+    )
+    aws.cloudwatch.EventTarget(f"{name}-notify", rule=rule.name, arn=topic_arn, opts=child)
+    metric_alarm(
+        name,
+        description=alarm_description,
+        topic_arn=topic_arn,
+        namespace="AWS/Events",
+        metric_name="MatchedEvents",
+        dimensions={"RuleName": rule.name},
+        threshold=0,
+        statistic="Sum",
+        period=300,
+        parent=parent,
+    )
+    return rule
+
+
+def _stopped_task_pattern(cluster_arn: str, family: str, **detail: object) -> str:
+    """ECS task state-change events of one task family on one cluster, once it has STOPPED."""
+    return json.dumps(
+        {
+            "source": ["aws.ecs"],
+            "detail-type": ["ECS Task State Change"],
+            "detail": {
+                "clusterArn": [cluster_arn],
+                "group": [f"family:{family}"],
+                "lastStatus": ["STOPPED"],
+                **detail,
+            },
+        },
+        sort_keys=True,
+    )
+
+
+def failed_task_pattern(cluster_arn: str, family: str) -> str:
+    """Tasks that ran and stopped with a container exit code other than 0."""
+    non_zero = {"exitCode": [{"anything-but": 0}]}
+    return _stopped_task_pattern(cluster_arn, family, containers=non_zero)
+
+
+def start_failed_pattern(cluster_arn: str, family: str) -> str:
+    """Tasks that stopped before they ran: `stopCode` TaskFailedToStart, and no exit code.
+
+    Image pull or secret retrieval failures, no Fargate capacity, ENI provisioning errors
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html, `stopCode`).
+    """
+    return _stopped_task_pattern(cluster_arn, family, stopCode=["TaskFailedToStart"])

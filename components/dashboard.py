@@ -16,6 +16,8 @@ import pulumi_aws as aws
 #: `outcome` values of the worker's per-message log line, and the metrics counting them.
 PROCESSED_OUTCOMES = ("processed",)
 FAILED_OUTCOMES = ("retried", "dead_lettered")
+#: Container Insights' per-service task counts (the scale-out alarm reads RunningTaskCount).
+TASK_COUNT_METRICS = ("DesiredTaskCount", "PendingTaskCount", "RunningTaskCount")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +108,12 @@ def dashboard_body(
         _widget("Jobs in flight", region, [sqs("ApproximateNumberOfMessagesNotVisible", queue)]),
         _widget("Oldest job (s)", region, [sqs("ApproximateAgeOfOldestMessage", queue)]),
         _widget("Dead letters", region, [sqs(visible, dlq)]),
-        _widget("Running workers", region, [["ECS/ContainerInsights", "RunningTaskCount", *svc]]),
+        # Desired against running shows tasks still starting: the gap scaling's cooldown covers.
+        _widget(
+            "Worker tasks: desired, pending, running",
+            region,
+            [["ECS/ContainerInsights", m, *svc] for m in TASK_COUNT_METRICS],
+        ),
         _widget(
             "Worker CPU and memory (%)",
             region,

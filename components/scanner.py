@@ -1,19 +1,28 @@
 """`ScannerSchedule`: the scanner task and the EventBridge Scheduler schedule that runs it.
 
-Scheduler's retry policy and DLQ cover the RunTask call only; whether the scan succeeded is
-the task's exit code, so an ECS task state-change rule catches non-zero exits and notifies.
+Scheduler's retry policy and DLQ cover the RunTask call only. What happens to the task after
+RunTask accepted it comes from ECS task state-change events (https://docs.aws.amazon.com/AmazonECS/
+latest/developerguide/ecs_task_events.html), two EventBridge rules, each with an alarm:
+- a scan that ran and failed stops with a non-zero container exit code;
+- a task that never ran (image pull or secret retrieval failed, no capacity, ENI trouble) stops
+  with `stopCode` `TaskFailedToStart` and no exit code at all, so the first rule cannot see it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.alerts import metric_alarm
+from components.alerts import (
+    event_rule_alarm,
+    failed_task_pattern,
+    metric_alarm,
+    start_failed_pattern,
+)
 from components.iam import allow, document, role_policy, service_role
 from components.queue import tls_only_policy
 from components.settings import ScannerSettings
@@ -217,30 +226,29 @@ class ScannerSchedule(pulumi.ComponentResource):
         )
 
     def _failure_alarms(self, name: str, args: ScannerScheduleArgs, family: str) -> None:
-        child = pulumi.ResourceOptions(parent=self)
-        rule = aws.cloudwatch.EventRule(
-            f"{name}-failed-rule",
-            description="A JobPing scanner task stopped with a non-zero exit code",
-            event_pattern=pulumi.Output.from_input(args.cluster_arn).apply(
-                lambda arn: failed_task_pattern(arn, family)
+        task_events = {
+            "failed": (
+                "A JobPing scanner task stopped with a non-zero exit code",
+                "The scanner exited non-zero (some source failed, or bad config).",
+                failed_task_pattern,
             ),
-            opts=child,
-        )
-        aws.cloudwatch.EventTarget(
-            f"{name}-failed-notify", rule=rule.name, arn=args.alarm_topic_arn, opts=child
-        )
-        metric_alarm(
-            f"{name}-failed",
-            description="The scanner exited non-zero (some source failed, or bad config).",
-            topic_arn=args.alarm_topic_arn,
-            namespace="AWS/Events",
-            metric_name="MatchedEvents",
-            dimensions={"RuleName": rule.name},
-            threshold=0,
-            statistic="Sum",
-            period=300,
-            parent=self,
-        )
+            "start-failed": (
+                "A JobPing scanner task stopped before it ran (TaskFailedToStart)",
+                "A scanner task failed to start (image pull, secrets, capacity): no scan ran.",
+                start_failed_pattern,
+            ),
+        }
+        for kind, (rule_description, alarm_description, pattern) in task_events.items():
+            event_rule_alarm(
+                f"{name}-{kind}",
+                rule_description=rule_description,
+                alarm_description=alarm_description,
+                pattern=pulumi.Output.from_input(args.cluster_arn).apply(
+                    partial(pattern, family=family)
+                ),
+                topic_arn=args.alarm_topic_arn,
+                parent=self,
+            )
         metric_alarm(
             f"{name}-not-started",
             description="EventBridge Scheduler could not start the scanner (see its DLQ).",
@@ -251,23 +259,6 @@ class ScannerSchedule(pulumi.ComponentResource):
             threshold=0,
             parent=self,
         )
-
-
-def failed_task_pattern(cluster_arn: str, family: str) -> str:
-    """Scanner tasks of this cluster that stopped with an exit code other than 0."""
-    return json.dumps(
-        {
-            "source": ["aws.ecs"],
-            "detail-type": ["ECS Task State Change"],
-            "detail": {
-                "clusterArn": [cluster_arn],
-                "group": [f"family:{family}"],
-                "lastStatus": ["STOPPED"],
-                "containers": {"exitCode": [{"anything-but": 0}]},
-            },
-        },
-        sort_keys=True,
-    )
 
 
 def scanner_task_policy(queue_arn: str, secret_arn: str) -> str:

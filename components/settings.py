@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import pairwise
 from typing import Any
 
 import pulumi
 
 from components._fields import Fields, SettingsError
+from components.settings_rules import COLD_START_SECONDS, check_capacity
 from components.settings_types import (
     DAY,
     DatabaseSettings,
     NetworkSettings,
     QueueSettings,
-    ScalingStep,
     ScannerSettings,
     Settings,
     WorkerSettings,
@@ -31,7 +30,6 @@ __all__ = [
     "DatabaseSettings",
     "NetworkSettings",
     "QueueSettings",
-    "ScalingStep",
     "ScannerSettings",
     "Settings",
     "SettingsError",
@@ -88,6 +86,7 @@ def parse_settings(read: Any) -> Settings:
         policy_advisories=_advisories(read("policyAdvisories")),
     )
     _check_environment(settings)
+    check_capacity(settings)
     return settings
 
 
@@ -112,6 +111,8 @@ def _queue(f: Fields) -> QueueSettings:
 
 def _worker(f: Fields) -> WorkerSettings:
     d = WorkerSettings()
+    if f.has("scaleOutSteps"):
+        raise SettingsError(f.path("scaleOutSteps"), "was replaced by backlogPerTask (see README)")
     cpu, memory = _task_size(f, d.cpu, d.memory)
     min_tasks = f.integer("minTasks", d.min_tasks, 0, 100)
     stop_timeout = f.integer("stopTimeoutSeconds", d.stop_timeout_seconds, 10, 120)
@@ -120,8 +121,10 @@ def _worker(f: Fields) -> WorkerSettings:
         memory=memory,
         min_tasks=min_tasks,
         max_tasks=f.integer("maxTasks", d.max_tasks, max(1, min_tasks), 100),
-        scale_out_steps=_steps(f) if f.has("scaleOutSteps") else d.scale_out_steps,
-        scale_out_cooldown_seconds=f.integer("scaleOutCooldownSeconds", 60, 0, 3600),
+        backlog_per_task=f.integer("backlogPerTask", d.backlog_per_task, 1, 100_000),
+        scale_out_cooldown_seconds=f.integer(
+            "scaleOutCooldownSeconds", d.scale_out_cooldown_seconds, COLD_START_SECONDS, 3600
+        ),
         scale_in_cooldown_seconds=f.integer("scaleInCooldownSeconds", 300, 0, 3600),
         scale_in_idle_minutes=f.integer("scaleInIdleMinutes", d.scale_in_idle_minutes, 1, 1440),
         spot=f.boolean("spot", d.spot),
@@ -131,20 +134,8 @@ def _worker(f: Fields) -> WorkerSettings:
         stop_timeout_seconds=stop_timeout,
         drain_seconds=f.integer("drainSeconds", min(d.drain_seconds, stop_timeout - 10), 1,
                                 stop_timeout - 5),
+        wait_for_steady_state=f.boolean("waitForSteadyState", d.wait_for_steady_state),
     )  # fmt: skip
-
-
-def _steps(f: Fields) -> tuple[ScalingStep, ...]:
-    steps = [
-        ScalingStep(backlog=s.integer("backlog", low=1), tasks=s.integer("tasks", low=1, high=50))
-        for s in f.items("scaleOutSteps")
-    ]
-    key = f.path("scaleOutSteps")
-    if steps[0].backlog != 1:
-        raise SettingsError(key, "the first step must start at backlog 1 (one visible message)")
-    if any(b.backlog <= a.backlog for a, b in pairwise(steps)):
-        raise SettingsError(key, "backlogs must increase from step to step")
-    return tuple(steps)
 
 
 def _task_size(f: Fields, cpu_default: int, memory_default: int) -> tuple[int, int]:
@@ -262,5 +253,8 @@ def _check_environment(settings: Settings) -> None:
         raise SettingsError("jobping:network.mode", "production needs the managed VPC")
     if settings.worker.min_tasks < 1:
         raise SettingsError("jobping:worker.minTasks", "production keeps at least 1 task")
+    if not settings.worker.wait_for_steady_state:
+        # Without the wait a deployment the circuit breaker rolls back still reports success.
+        raise SettingsError("jobping:worker.waitForSteadyState", "must be true in production")
     if settings.database.mode == "create" and not settings.database.deletion_protection:
         raise SettingsError("jobping:database.deletionProtection", "must be true in production")

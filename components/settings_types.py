@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 DAY = 24 * 3600
+#: The worker service's `deployment_maximum_percent`: during a rolling deployment up to twice the
+#: desired tasks run (and hold database connections) at once.
+DEPLOYMENT_MAXIMUM_PERCENT = 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,16 +34,6 @@ class QueueSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScalingStep:
-    """One scale-out step: at `backlog` visible messages or more, add `tasks` tasks."""
-
-    backlog: int
-    """Visible messages at or above which this step applies."""
-    tasks: int
-    """Tasks this step adds."""
-
-
-@dataclass(frozen=True, kw_only=True)
 class WorkerSettings:
     """`jobping:worker`: the worker service and its scaling."""
 
@@ -52,10 +45,10 @@ class WorkerSettings:
     """`minTasks`: the fewest tasks the service scales in to (0 lets it idle at zero)."""
     max_tasks: int = 4
     """`maxTasks`: the most tasks the service scales out to."""
-    scale_out_steps: tuple[ScalingStep, ...] = (ScalingStep(backlog=1, tasks=1),)
-    """`scaleOutSteps`: tasks to add per backlog step; the first starts at 1."""
-    scale_out_cooldown_seconds: int = 60
-    """`scaleOutCooldownSeconds`: cooldown of the scale-out policy."""
+    backlog_per_task: int = 500
+    """`backlogPerTask`: visible jobs one running task clears before another could start."""
+    scale_out_cooldown_seconds: int = 180
+    """`scaleOutCooldownSeconds`: cooldown of the scale-out policy (at least a cold start)."""
     scale_in_cooldown_seconds: int = 300
     """`scaleInCooldownSeconds`: cooldown of the scale-in policy."""
     scale_in_idle_minutes: int = 10
@@ -70,6 +63,8 @@ class WorkerSettings:
     """`stopTimeoutSeconds`: how long ECS waits after SIGTERM before a kill."""
     drain_seconds: int = 90
     """`drainSeconds`: time a stopping worker gives in-flight jobs (below the stop timeout)."""
+    wait_for_steady_state: bool = False
+    """`waitForSteadyState`: `pulumi up` waits for the deployment and fails if it rolled back."""
 
 
 @dataclass(frozen=True, kw_only=True)

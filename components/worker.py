@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from components.iam import allow, document, role_policy, service_role
 from components.scaling import QueueScaling, QueueScalingArgs
 from components.settings import WorkerSettings
+from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT
 from components.tasks import (
     Container,
     FargateTask,
@@ -134,6 +135,11 @@ class WorkerService(pulumi.ComponentResource):
             self,
         )
         self.service = self._service(name, args, providers)
+        deployed = self.service.task_definition
+        if args.settings.wait_for_steady_state:
+            deployed = pulumi.Output.all(self.task_definition.arn, deployed).apply(
+                lambda v: deployed_revision(v[0], v[1])
+            )
         QueueScaling(
             f"{name}-scaling",
             QueueScalingArgs(
@@ -144,9 +150,8 @@ class WorkerService(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.register_outputs(
-            {"cluster_name": self.cluster.name, "service_name": self.service.name}
-        )
+        outputs = {"cluster_name": self.cluster.name, "service_name": self.service.name}
+        self.register_outputs({**outputs, "deployed_task_definition": deployed})
 
     def _containers(self, args: WorkerServiceArgs) -> pulumi.Output[str]:
         s, db = args.settings, args.database
@@ -214,6 +219,10 @@ class WorkerService(pulumi.ComponentResource):
             task_definition=self.task_definition.arn,
             desired_count=args.settings.min_tasks,
             capacity_provider_strategies=capacity_strategy(args.settings.spot),
+            # Flipping `worker.spot` changes the strategy, which replaces the service unless this
+            # is set (pulumi-aws `capacity_provider_strategies` doc; terraform-provider-aws
+            # ecs/service.go capacityProviderStrategyCustomizeDiff); with it ECS redeploys in place.
+            force_new_deployment=True,
             platform_version="LATEST",
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=args.placement.subnet_ids,
@@ -224,15 +233,35 @@ class WorkerService(pulumi.ComponentResource):
                 enable=True, rollback=True
             ),
             deployment_minimum_healthy_percent=100,
-            deployment_maximum_percent=200,
+            deployment_maximum_percent=DEPLOYMENT_MAXIMUM_PERCENT,
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             enable_execute_command=False,
-            wait_for_steady_state=False,
+            # Prod waits for a steady state; `deployed_revision` then rejects a rollback.
+            wait_for_steady_state=args.settings.wait_for_steady_state,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[providers], ignore_changes=["desiredCount"]
             ),
         )
+
+
+class DeploymentRolledBack(RuntimeError):
+    """The service is steady on another task definition than the one just deployed."""
+
+
+def deployed_revision(requested: str, running: str) -> str:
+    """The service's task definition after a waited deployment; raises if ECS rolled it back.
+
+    The steady-state wait alone succeeds after a circuit-breaker rollback, because the service is
+    steady again, on the old revision (terraform-provider-aws issues 19519 and 20858, whose
+    workaround is this comparison). The provider reads the service back after the wait.
+    """
+    if running != requested:
+        raise DeploymentRolledBack(
+            f"the worker service runs {running}, not {requested}: the deployment failed and "
+            "ECS rolled it back (see the service's events)"
+        )
+    return running
 
 
 def capacity_strategy(spot: bool) -> list[aws.ecs.ServiceCapacityProviderStrategyArgs]:

@@ -170,7 +170,7 @@ def test_scaling_policies_match_put_scaling_policy(stack: Snapshot, policy: str)
 
 def test_every_alarm_matches_put_metric_alarm(stack: Snapshot) -> None:
     alarms = stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert len(alarms) == 7
+    assert len(alarms) == 8
     for alarm in alarms:
         params = put_metric_alarm(alarm["name"], alarm["inputs"])
         assert validation_errors("cloudwatch", "PutMetricAlarm", params) == "", alarm["name"]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
-from infra_snapshot import Snapshot
+from infra_snapshot import ROOT, Snapshot
 
 from components.offline import INVOKES
+from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT
+from components.worker import DeploymentRolledBack, deployed_revision
 from jobping import envvars
 
 COMPONENTS = {
@@ -194,6 +198,8 @@ def test_worker_service_placement_and_deployment(stack: Snapshot) -> None:
     assert inputs["networkConfiguration"]["assignPublicIp"] is dev_default_vpc
     assert inputs["networkConfiguration"]["securityGroups"] == ["network-tasks-sg-id"]
     assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert inputs["deploymentMaximumPercent"] == DEPLOYMENT_MAXIMUM_PERCENT
+    assert inputs["waitForSteadyState"] is w["waitForSteadyState"]
     provider = "FARGATE_SPOT" if w["spot"] else "FARGATE"
     assert inputs["capacityProviderStrategies"] == [{"capacityProvider": provider, "weight": 1}]
     assert service["ignoreChanges"] == ["desiredCount"]
@@ -216,3 +222,51 @@ def test_public_ip_only_in_the_dev_default_vpc(dev: Snapshot, prod: Snapshot) ->
 def test_log_groups_keep_the_configured_retention(stack: Snapshot, name: str) -> None:
     days = stack.setting("logRetentionDays")
     assert stack.named(name)["inputs"]["retentionInDays"] == days
+
+
+def test_a_capacity_provider_change_redeploys_in_place(stack: Snapshot) -> None:
+    # Flipping worker.spot changes the strategy; without force_new_deployment the provider
+    # replaces the service instead of updating it.
+    inputs = stack.named("worker-service")["inputs"]
+    assert inputs["capacityProviderStrategies"]
+    assert inputs["forceNewDeployment"] is True
+    assert "launchType" not in inputs
+
+
+#: The program under mocks whose provider reads the service back on the previous revision, as
+#: after ECS's circuit breaker rolled a deployment back.
+ROLLED_BACK = """
+import sys
+import components.offline as offline
+mock_outputs = offline.mock_outputs
+def rolled_back(typ, name, inputs):
+    outputs = mock_outputs(typ, name, inputs)
+    if typ == "aws:ecs/service:Service":
+        outputs["taskDefinition"] = inputs["taskDefinition"].rsplit(":", 1)[0] + ":0"
+    return outputs
+offline.mock_outputs = rolled_back
+offline.run(offline.ROOT / sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize(("stack_name", "fails"), [("prod", True), ("dev", False)])
+def test_a_rolled_back_deployment_fails_the_update_where_it_is_waited_for(
+    stack_name: str, fails: bool
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", ROLLED_BACK, f"Pulumi.{stack_name}.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (result.returncode != 0) is fails, result.stderr[-2000:]
+    assert ("ECS rolled it back" in result.stderr) is fails
+
+
+def test_deployed_revision_accepts_the_requested_one_only() -> None:
+    new = "arn:aws:ecs:us-east-1:123456789012:task-definition/jobping-prod-worker:7"
+    assert deployed_revision(new, new) == new
+    with pytest.raises(DeploymentRolledBack, match="jobping-prod-worker:6, not"):
+        deployed_revision(new, new.replace(":7", ":6"))

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from infra_snapshot import Snapshot
+from metric_math import Series, evaluate
+
+from components.scaling import STEP_LIMIT
+from components.settings_rules import COLD_START_SECONDS
 
 
 def test_scaling_target_spans_min_to_max_tasks(stack: Snapshot) -> None:
@@ -15,33 +20,114 @@ def test_scaling_target_spans_min_to_max_tasks(stack: Snapshot) -> None:
     assert target["scalableDimension"] == "ecs:service:DesiredCount"
 
 
-def test_first_visible_message_starts_a_task(stack: Snapshot) -> None:
-    alarm = stack.named("worker-scaling-backlog")["inputs"]
-    assert alarm["metricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm["dimensions"] == {"QueueName": "jobs-queue"}
+def backlog_alarm(stack: Snapshot) -> dict[str, Any]:
+    """The scale-out alarm's inputs."""
+    alarm: dict[str, Any] = stack.named("worker-scaling-backlog")["inputs"]
+    return alarm
+
+
+def tasks_added(stack: Snapshot, visible: Series, running: Series, minutes: int = 3) -> int:
+    """What one invocation of the scale-out policy adds, for these metric series (0: no alarm).
+
+    The alarm's own expression is evaluated; its latest datapoint is compared with the threshold
+    (one evaluation period), and the step whose bounds hold the breach gives the adjustment.
+    """
+    alarm = backlog_alarm(stack)
+    (expression,) = [q["expression"] for q in alarm["metricQueries"] if q["returnData"]]
+    series = evaluate(expression, {"visible": visible, "running": running}, range(minutes))
+    if not series:
+        return 0
+    value = series[max(series)]
+    if value < alarm["threshold"]:
+        return 0
+    config = stack.named("worker-scaling-out")["inputs"]["stepScalingPolicyConfiguration"]
+    breach = value - alarm["threshold"]
+    for step in config["stepAdjustments"]:
+        upper = step.get("metricIntervalUpperBound")
+        if float(step["metricIntervalLowerBound"]) <= breach and (
+            upper is None or breach < float(upper)
+        ):
+            return int(step["scalingAdjustment"])
+    raise AssertionError(f"no step covers a breach of {breach}")
+
+
+def test_scale_out_alarm_reads_the_backlog_and_the_running_tasks(stack: Snapshot) -> None:
+    alarm = backlog_alarm(stack)
+    queries = {q["id"]: q for q in alarm["metricQueries"]}
+    visible, running = queries["visible"]["metric"], queries["running"]["metric"]
+    assert (visible["namespace"], visible["metricName"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert visible["dimensions"] == {"QueueName": "jobs-queue"}
+    # Container Insights' per-service task count (enabled on the cluster).
+    assert (running["namespace"], running["metricName"]) == (
+        "ECS/ContainerInsights",
+        "RunningTaskCount",
+    )
+    service = {"ClusterName": "worker-cluster", "ServiceName": "worker-service"}
+    assert running["dimensions"] == service
+    assert [q["id"] for q in alarm["metricQueries"] if q["returnData"]] == ["tasks_short"]
     assert (alarm["threshold"], alarm["comparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
-    assert alarm["evaluationPeriods"] == 1
+    assert alarm["evaluationPeriods"] == alarm["datapointsToAlarm"] == 1
+    assert alarm["treatMissingData"] == "notBreaching"
     assert alarm["alarmActions"] == [stack.named("worker-scaling-out")["outputs"]["arn"]]
+    cluster = stack.named("worker-cluster")["inputs"]
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
 
 
-def test_scale_out_steps_grow_with_the_backlog(stack: Snapshot) -> None:
+def test_an_empty_service_starts_one_task_for_one_visible_message(stack: Snapshot) -> None:
+    # With no task running, Container Insights may publish no RunningTaskCount at all.
+    assert tasks_added(stack, visible={0: 0, 1: 1, 2: 1}, running={}) == 1
+    assert tasks_added(stack, visible={2: 1}, running={0: 0, 1: 0, 2: 0}) == 1
+
+
+def test_a_running_task_absorbs_a_small_backlog(stack: Snapshot) -> None:
+    per_task = stack.setting("worker")["backlogPerTask"]
+    assert tasks_added(stack, visible={2: per_task}, running={2: 1}) == 0
+    assert tasks_added(stack, visible={2: per_task + 1}, running={2: 1}) == 1
+
+
+def test_scale_out_adds_only_the_tasks_the_backlog_needs(stack: Snapshot) -> None:
+    w = stack.setting("worker")
+    per_task, most = w["backlogPerTask"], w["maxTasks"]
+    for running in range(most):
+        for needed in range(running + 1, most + 1):
+            visible = {2: needed * per_task}
+            assert tasks_added(stack, visible, {2: running}) == needed - running, (running, needed)
+
+
+def test_a_late_task_count_is_not_read_as_no_task(stack: Snapshot) -> None:
+    per_task = stack.setting("worker")["backlogPerTask"]
+    # RunningTaskCount has not arrived for the latest minute: the last known count stands.
+    late = tasks_added(stack, {0: 2 * per_task, 1: 2 * per_task}, {0: 2}, minutes=2)
+    assert late == 0
+
+
+def test_a_late_queue_datapoint_does_not_hide_the_backlog(stack: Snapshot) -> None:
+    per_task = stack.setting("worker")["backlogPerTask"]
+    # SQS has not published the latest minute yet; the last published one still counts.
+    assert tasks_added(stack, {0: 3 * per_task}, {0: 1, 1: 1}, minutes=2) == 2
+
+
+def test_scale_out_steps_add_exactly_the_shortfall(stack: Snapshot) -> None:
     w = stack.setting("worker")
     config = stack.named("worker-scaling-out")["inputs"]["stepScalingPolicyConfiguration"]
     assert config["adjustmentType"] == "ChangeInCapacity"
-    assert config["cooldown"] == w["scaleOutCooldownSeconds"]
     steps = config["stepAdjustments"]
-    configured = w["scaleOutSteps"]
-    assert [s["scalingAdjustment"] for s in steps] == [c["tasks"] for c in configured]
-    # Bounds are offsets from the alarm threshold (1 message): step i covers backlog_i up to
-    # the next step's backlog.
-    assert [float(s["metricIntervalLowerBound"]) for s in steps] == [
-        c["backlog"] - 1 for c in configured
-    ]
-    assert steps[0]["metricIntervalLowerBound"] == "0"
-    assert [float(s["metricIntervalUpperBound"]) for s in steps[:-1]] == [
-        c["backlog"] - 1 for c in configured[1:]
-    ]
+    assert len(steps) == min(w["maxTasks"], STEP_LIMIT)
+    # Bounds are offsets from the alarm threshold (1 task short): step k covers a shortfall of k.
+    for k, step in enumerate(steps, start=1):
+        assert float(step["metricIntervalLowerBound"]) == k - 1
+        assert step["scalingAdjustment"] == k
+    assert [float(s["metricIntervalUpperBound"]) for s in steps[:-1]] == list(range(1, len(steps)))
     assert "metricIntervalUpperBound" not in steps[-1]
+
+
+def test_scale_out_cooldown_outlasts_a_cold_start(stack: Snapshot) -> None:
+    w = stack.setting("worker")
+    config = stack.named("worker-scaling-out")["inputs"]["stepScalingPolicyConfiguration"]
+    assert config["cooldown"] == w["scaleOutCooldownSeconds"] >= COLD_START_SECONDS
 
 
 def test_scale_in_waits_for_no_visible_and_no_in_flight_jobs(stack: Snapshot) -> None:
@@ -158,6 +244,8 @@ def test_dashboard_shows_queue_tasks_and_jobs(stack: Snapshot) -> None:
         "ApproximateNumberOfMessagesNotVisible",
         "ApproximateAgeOfOldestMessage",
         "RunningTaskCount",
+        "DesiredTaskCount",
+        "PendingTaskCount",
         "CPUUtilization",
         "MemoryUtilization",
         "JobsProcessed",
