@@ -139,14 +139,14 @@ class JobPipeline:
     def _sweep_loop(self) -> None:
         while not self._sweeps_stopped.wait(self._sweep_interval):
             try:
-                sent, failed = self._sender.send_pending(min_age_s=self._sweep_interval / 2)
+                sent, not_sent = self._sender.send_pending(min_age_s=self._sweep_interval / 2)
             except PoolClosed:  # the worker is stopping
                 return
             except Exception:  # the database may be back next time
                 log.exception("notification sweep failed; trying again later")
                 continue
-            if sent or failed:
-                log.info("notification sweep", extra={"sent": sent, "failed": failed})
+            if sent or not_sent:
+                log.info("notification sweep", extra={"sent": sent, "not_sent": not_sent})
 
 
 def _log_stale(job: JobPosting) -> None:
