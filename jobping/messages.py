@@ -2,7 +2,9 @@
 
 `decode` is the only way a body becomes a `JobMessage`; anything it rejects raises
 `InvalidMessage`, a permanent error whose `kind` and reason the worker copies onto the message
-it moves to the DLQ. `encode` refuses bodies SQS would refuse.
+it moves to the DLQ. A body that cannot be parsed at all, however it fails (nested too deeply for
+the parser, a number too long to convert, any other parser error), is `bad_json` at once: no
+retry can parse it. `encode` refuses bodies SQS would refuse.
 """
 
 from __future__ import annotations
@@ -86,19 +88,30 @@ def decode(body: str | bytes, actions: Collection[str] = KNOWN_ACTIONS) -> JobMe
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidMessage("encoding", f"body is not UTF-8: {error.reason}") from None
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidMessage("bad_json", f"{error.msg} at line {error.lineno}") from None
+    parsed = _parse(text)
     if not isinstance(parsed, dict):
         raise InvalidMessage("schema", f"body is a JSON {type(parsed).__name__}, not an object")
     try:
         message = JobMessage.model_validate(parsed)
     except PydanticValidationError as error:
         raise InvalidMessage("schema", _first_error(error)) from None
+    except (RecursionError, ValueError) as error:  # a validator failing outside pydantic's rules
+        raise InvalidMessage("schema", f"{type(error).__name__}: {error}"[:500]) from None
     if message.action not in actions:
         raise InvalidMessage("unknown_action", f"action {message.action!r} is not handled")
     return message
+
+
+def _parse(text: str) -> object:
+    """`json.loads(text)`, with every way it can fail turned into a `bad_json` InvalidMessage."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidMessage("bad_json", f"{error.msg} at line {error.lineno}") from None
+    except RecursionError:  # "[[[[…": each level costs the C parser a stack frame
+        raise InvalidMessage("bad_json", "nested too deeply to parse") from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise InvalidMessage("bad_json", f"{type(error).__name__}: {error}"[:500]) from None
 
 
 def _first_error(error: PydanticValidationError) -> str:

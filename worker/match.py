@@ -17,6 +17,10 @@ all searches. Rules:
   Below the minimum excludes; no salary or another currency does not exclude but scores low.
 * Seniority (if any): must include the job's, unless the job's is "unknown" (scores lower).
 
+Searches over the limits of `worker.model` (which the database enforces where searches are
+written) are skipped with a log line when the index is built, as is any search whose indexing
+fails: one bad search never costs the others their matches.
+
 Score: the weighted mean over the criteria the search sets (keywords 0.5, locations 0.15,
 minimum salary 0.15, remote only 0.1, seniority 0.1), each valued 0..1: keywords
 0.6 x strength of the best hit (title 1, skill 0.8, description 0.5) + 0.4 x share of the
@@ -26,6 +30,7 @@ every other criterion that passed 1. A search with no criteria at all scores 0.5
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -33,8 +38,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
 
-from worker.model import Analysis, JobPosting, Match, SavedSearch
+from worker.model import Analysis, JobPosting, Match, SavedSearch, over_limits
 from worker.skills import Taxonomy, load_taxonomy, trie_alternation
+
+log = logging.getLogger(__name__)
 
 Place = Literal["title", "skill", "description"]
 
@@ -75,15 +82,22 @@ class _WordScan:
     """Finds which of a fixed set of words are whole words of a text, as `_WORD` splits it."""
 
     words: frozenset[str]
-    scan: re.Pattern[str]
+    scan: re.Pattern[str] | None
 
     @classmethod
     def of(cls, words: Iterable[str]) -> _WordScan:
         """A scan for `words` (lower-case runs of word characters)."""
         vocabulary = frozenset(words)
         alternation = trie_alternation(sorted(vocabulary)) if vocabulary else "(?!)"  # no match
-        # Group 1 is the character before the word: any but lower-case ASCII word characters.
-        return cls(vocabulary, re.compile(f"([^a-z0-9_])({alternation})"))
+        try:
+            # Group 1 is the character before the word: any but lower-case ASCII word characters.
+            scan = re.compile(f"([^a-z0-9_])({alternation})")
+        except (RecursionError, re.error, OverflowError) as error:
+            # The regex nests one group per character of the longest word; the search limits
+            # keep that far below the limit, but if it fails, splitting gives the same answer.
+            log.error("keyword scan not compiled; splitting texts instead: %r", error)
+            scan = None
+        return cls(vocabulary, scan)
 
     def present(self, lowered: str) -> set[str]:
         """`self.words & set(_WORD.findall(lowered))`, without splitting the whole text.
@@ -93,6 +107,8 @@ class _WordScan:
         non-ASCII letters through too; a match after one is not a whole word, so then the text
         is split after all.
         """
+        if self.scan is None:
+            return set(_WORD.findall(lowered)).intersection(self.words)
         found = self.scan.findall(" " + lowered)  # the space stands for the start of the text
         if _WORD_CHAR.search("".join([before for before, _ in found])):
             return set(_WORD.findall(lowered)).intersection(self.words)
@@ -113,19 +129,21 @@ class SearchIndex:
 
     def __init__(self, searches: Sequence[SavedSearch], taxonomy: Taxonomy) -> None:
         self._taxonomy = taxonomy
-        self._searches = [_prepare(s) for s in searches]
+        self._searches: list[_Search] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._skill_keywords: dict[str, list[str]] = defaultdict(list)
         self._single_words: dict[str, list[str]] = defaultdict(list)
         self._phrases: dict[str, list[tuple[str, re.Pattern[str]]]] = defaultdict(list)
         keywordless: set[int] = set()
-        for position, prepared in enumerate(self._searches):
+        for search in searches:
+            if (prepared := self._add_search(search)) is None:
+                continue
+            position = len(self._searches)
+            self._searches.append(prepared)
             for keyword in prepared.keywords:
                 self._postings[keyword].append(position)
             if not prepared.keywords:
                 keywordless.add(position)
-        for keyword in self._postings:
-            self._add_keyword(keyword)
         # Plain dicts from here on: matching only reads, from any number of threads.
         self._postings = dict(self._postings)
         self._skill_keywords = dict(self._skill_keywords)
@@ -196,16 +214,46 @@ class SearchIndex:
         matches.sort(key=lambda m: (-m.score, m.saved_search_id.int))
         return matches
 
-    def _add_keyword(self, keyword: str) -> None:
+    def _add_search(self, search: SavedSearch) -> _Search | None:
+        """Prepare `search` and index its new keywords; None (logged) if it is skipped.
+
+        Every byte of a saved search is hostile: one over the limits, or one whose indexing
+        fails in any way, is left out, and the index holds every other search.
+        """
+        try:
+            if problem := over_limits(search):
+                raise ValueError(problem)
+            prepared = _prepare(search)
+            new = [k for k in prepared.keywords if k not in self._postings]
+            added = [(keyword, self._keyword_entry(keyword)) for keyword in new]
+        except Exception as error:  # a bad search costs that search only
+            log.warning(
+                "saved search skipped: %s",
+                str(error)[:200],
+                extra={"saved_search_id": str(search.id), "error_type": type(error).__name__},
+            )
+            return None
+        for keyword, (kind, key, pattern) in added:
+            if kind == "skill":
+                self._skill_keywords[key].append(keyword)
+            elif kind == "word":
+                self._single_words[key].append(keyword)
+            elif kind == "phrase" and pattern is not None:
+                self._phrases[key].append((keyword, pattern))
+        return prepared
+
+    def _keyword_entry(self, keyword: str) -> tuple[str, str, re.Pattern[str] | None]:
+        """How `keyword` is found: a skill, a single word or a phrase (or never: "none")."""
         skill = self._taxonomy.canonical(keyword)
         words = _WORD.findall(keyword)
         if skill is not None:
-            self._skill_keywords[skill].append(keyword)
-        elif len(words) == 1:
-            self._single_words[words[0]].append(keyword)
-        elif words:
-            self._phrases[words[0]].append((keyword, _phrase_pattern(words)))
+            return "skill", skill, None
+        if len(words) == 1:
+            return "word", words[0], None
+        if words:
+            return "phrase", words[0], _phrase_pattern(words)
         # A keyword without any word characters (and not a skill) can never hit.
+        return "none", "", None
 
     def _keyword_hits(self, job: JobPosting, analysis: Analysis) -> dict[str, Place]:
         hits: dict[str, Place] = {}

@@ -42,6 +42,19 @@ MAX_SALARY: Final = Decimal(1_000_000_000)
 #: Most skills one analysis may list (the bundled taxonomy has fewer).
 MAX_SKILLS: Final = 500
 
+# Limits of a saved search, enforced by the database where searches are written (migration
+# 0002) and again when the worker indexes them. The keyword length also bounds how deeply the
+# index's word regex nests, so it must stay far below Python's recursion limit.
+#: Most keywords (and locations) one saved search may list.
+MAX_SEARCH_TERMS: Final = 20
+#: Longest keyword or location, in characters.
+MAX_SEARCH_TERM_CHARS: Final = 100
+#: Most seniority levels one saved search may list, and the longest one.
+MAX_SEARCH_SENIORITIES: Final = 10
+MAX_SENIORITY_CHARS: Final = 32
+#: Most saved searches one user may have (a trigger of migration 0002).
+MAX_SEARCHES_PER_USER: Final = 50
+
 
 @dataclass(frozen=True, slots=True)
 class JobPosting:
@@ -146,3 +159,20 @@ class Notification:
     url: str
     score: float
     reasons: tuple[str, ...]
+
+
+def over_limits(search: SavedSearch) -> str | None:
+    """Why `search` breaks the `MAX_SEARCH_*` limits above, or None if it keeps to them."""
+    lists = (
+        ("keywords", search.keywords, MAX_SEARCH_TERMS, MAX_SEARCH_TERM_CHARS),
+        ("locations", search.locations, MAX_SEARCH_TERMS, MAX_SEARCH_TERM_CHARS),
+        ("seniority", search.seniority, MAX_SEARCH_SENIORITIES, MAX_SENIORITY_CHARS),
+    )
+    for field, items, max_items, max_chars in lists:
+        if len(items) > max_items:
+            return f"{len(items)} {field}, more than {max_items}"
+        if not all(isinstance(item, str) for item in items):
+            return f"{field} holds something other than text"
+        if any(len(item) > max_chars for item in items):
+            return f"{field} has an item longer than {max_chars} characters"
+    return None

@@ -1,14 +1,24 @@
-"""Notifications: sent before the job's transaction commits, stored with their outcome.
+"""Notifications: a state machine that never sends again what may have been sent.
 
-`persist` inserts a job's new notifications as `sent`, in the pipeline's transaction, and
-returns them; `NotificationSender.send_new` sends them and sets any that failed back to
-`pending`, with the error and one attempt, before the transaction commits. So a row says `sent`
-to anyone else only once the send has happened, and the uniqueness of (user, job) makes a second
-delivery of the job wait for the first and then skip those users: one send per user. The window
-left is a crash, or a failed commit, after the provider accepted a message: the job is processed
-again and the user is notified again, so delivery is at least once. `send_pending`, the sweep,
-retries `pending` rows (claimed `FOR UPDATE SKIP LOCKED`, so two sweeps never send one twice)
-until `max_attempts`, after which they are `failed`.
+A notification row moves through these states (its `status`):
+
+* `sending`: claimed for one attempt (`attempts` counts it, `attempted_at` says when). The
+  claim commits *before* the channel is called: `persist` inserts a job's new notifications as
+  `sending` in the job's own statement, the sweep claims `pending` rows in a statement of its
+  own. Nothing ever claims a `sending` row, so no retry, redelivery or sweep sends it again.
+* `sent`: the channel accepted it.
+* `pending`: the channel *provably* did not accept it (`NotSent`: the provider refused the
+  request, or no connection was ever made). The sweep claims it again after a pause.
+* `failed`: refused like that on the last of `max_attempts` attempts; never tried again.
+
+An attempt whose outcome is not provable (a timeout after the request went out, a dropped
+connection, any other error) stays `sending` with its `last_error`. So does an attempt whose
+outcome was never recorded: the worker died, or lost the database, anywhere between the commit
+of the claim and the update after the send. That is the one window left, and in it delivery is
+*at most* once: a `sending` row older than a few minutes may or may not have reached the user,
+and only an operator decides whether to send it again (`status = 'pending'`). Every other path
+sends each (user, job) at most once and, while the channel keeps refusing provably, retries up
+to `max_attempts`.
 """
 
 from __future__ import annotations
@@ -16,12 +26,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import psycopg
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from jobping.logs import mask_email, redact_emails
 from worker.model import Notification
 
 if TYPE_CHECKING:
@@ -29,37 +41,49 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Conn = psycopg.Connection[TupleRow]
+Outcome = Literal["sent", "not_sent", "unknown"]
 
+# The sweep's claim: one autocommit statement, so the `sending` state is committed before any
+# send. SKIP LOCKED lets two sweeps claim disjoint rows; a pending row waits `min_age` after its
+# last attempt (a provider that refused a moment ago likely refuses again).
 _CLAIM = """
-SELECT n.id, n.user_id, u.email, u.name, n.job_id, n.saved_search_id, j.title, j.company, j.url,
+WITH claimed AS (
+    UPDATE notifications n
+    SET status = 'sending', attempts = n.attempts + 1, attempted_at = now()
+    WHERE n.id IN (
+        SELECT id FROM notifications
+        WHERE status = 'pending'
+          AND coalesce(attempted_at, created_at) <= now() - %(min_age)s * interval '1 second'
+        ORDER BY created_at
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ) AND n.status = 'pending'
+    RETURNING n.id, n.user_id, n.job_id, n.saved_search_id
+)
+SELECT c.id, c.user_id, u.email, u.name, c.job_id, c.saved_search_id, j.title, j.company, j.url,
        coalesce(m.score, 0), coalesce(m.reasons, '[]'::jsonb)
-FROM notifications n
-JOIN users u ON u.id = n.user_id
-JOIN jobs j ON j.id = n.job_id
-LEFT JOIN matches m ON m.job_id = n.job_id AND m.saved_search_id = n.saved_search_id
-WHERE n.status = 'pending' AND n.created_at <= now() - %(min_age)s * interval '1 second'
-ORDER BY n.created_at
-LIMIT %(limit)s
-FOR UPDATE OF n SKIP LOCKED"""
+FROM claimed c
+JOIN users u ON u.id = c.user_id
+JOIN jobs j ON j.id = c.job_id
+LEFT JOIN matches m ON m.job_id = c.job_id AND m.saved_search_id = c.saved_search_id"""
 
-# A send of `send_new` that failed: the row `persist` wrote as sent (its attempt already counted)
-# is pending again, or failed if that was the last attempt allowed, as in `_MARK_FAILED`.
-_UNSEND = """
-UPDATE notifications
-SET sent_at = NULL, last_error = %s,
-    status = CASE WHEN attempts >= %s THEN 'failed' ELSE 'pending' END
-WHERE id = %s"""
+# The outcomes of one attempt each, in one statement. Only rows still `sending` change.
+_RECORD = """
+UPDATE notifications n
+SET status = CASE o.outcome
+                 WHEN 'sent' THEN 'sent'
+                 WHEN 'not_sent' THEN
+                     CASE WHEN n.attempts >= %(max_attempts)s THEN 'failed' ELSE 'pending' END
+                 ELSE 'sending'
+             END,
+    sent_at = CASE WHEN o.outcome = 'sent' THEN now() END,
+    last_error = o.error
+FROM unnest(%(ids)s::uuid[], %(outcomes)s::text[], %(errors)s::text[]) AS o(id, outcome, error)
+WHERE n.id = o.id AND n.status = 'sending'"""
 
-_MARK_SENT = """
-UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1,
-       last_error = NULL
-WHERE id = ANY(%s)"""
 
-_MARK_FAILED = """
-UPDATE notifications
-SET attempts = attempts + 1, last_error = %s,
-    status = CASE WHEN attempts + 1 >= %s THEN 'failed' ELSE 'pending' END
-WHERE id = %s"""
+class NotSent(Exception):
+    """The channel provably did not accept the notification, so sending it again is safe."""
 
 
 class Notifier(Protocol):
@@ -70,17 +94,19 @@ class Notifier(Protocol):
     def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
         """Deliver each notification; return its outcome, in order: None if sent, else why not.
 
-        An exception raised instead fails every notification of the call with it.
+        Return (or raise) `NotSent` only when the notification provably was not accepted; any
+        other error leaves it `sending`, never sent again. An exception raised instead of
+        returning fails every notification of the call with it.
         """
 
 
 class LogNotifier:
-    """The default channel: one structured log line per job, naming every recipient."""
+    """The default channel: one structured log line per job, with masked recipients."""
 
     channel = "log"
 
     def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
-        """Log the notifications, one line per job."""
+        """Log the notifications, one line per job (user ids and masked addresses only)."""
         by_job: dict[uuid.UUID, list[Notification]] = {}
         for notification in notifications:
             by_job.setdefault(notification.job_id, []).append(notification)
@@ -96,7 +122,7 @@ class LogNotifier:
                         {
                             "id": str(n.id),
                             "user_id": str(n.user_id),
-                            "email": n.email,
+                            "email": mask_email(n.email),
                             "score": n.score,
                         }
                         for n in group
@@ -107,7 +133,11 @@ class LogNotifier:
 
 
 class SesNotifier:
-    """Amazon SES v2 e-mail, one message per notification."""
+    """Amazon SES v2 e-mail, one message per notification.
+
+    Build its client without retries (`max_attempts=1`): botocore would retry a read timeout by
+    sending the e-mail again. The state machine retries what SES provably refused instead.
+    """
 
     channel = "ses"
 
@@ -122,7 +152,7 @@ class SesNotifier:
             try:
                 self._send_one(notification)
             except Exception as error:  # any SES or transport error fails this one only
-                outcomes.append(error)
+                outcomes.append(ses_outcome(error))
             else:
                 outcomes.append(None)
         return outcomes
@@ -147,8 +177,27 @@ class SesNotifier:
         )
 
 
+def ses_outcome(error: Exception) -> Exception:
+    """`error` as `NotSent` when SES provably did not accept the e-mail, else unchanged.
+
+    Provable: no connection was made, or SES answered with a 4xx error (the request was refused:
+    MessageRejected, a throttling or quota error, an unverified identity). SES sends nothing
+    for a refused request, e.g. "Amazon SES drops the message and doesn't attempt to redeliver
+    it" on a quota error (https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html;
+    errors: https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html).
+    A 5xx answer, a read timeout or a dropped connection may follow an accepted e-mail.
+    """
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
+        return NotSent(str(error))
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+        if 400 <= status < 500:
+            return NotSent(str(error))
+    return error
+
+
 class NotificationSender:
-    """Sends notifications through a `Notifier` and keeps their rows in step with the outcome."""
+    """Sends claimed notifications through a `Notifier` and records each attempt's outcome."""
 
     def __init__(self, pool: ConnectionPool, notifier: Notifier, max_attempts: int = 5) -> None:
         self._pool = pool
@@ -160,53 +209,68 @@ class NotificationSender:
         """The channel's name, stored on each notification."""
         return self._notifier.channel
 
-    def send_new(self, conn: Conn, notifications: list[Notification]) -> tuple[int, int]:
-        """Send the notifications `persist` stored as sent; return (sent, failed).
+    def send_claimed(self, conn: Conn, notifications: Sequence[Notification]) -> tuple[int, int]:
+        """Send notifications whose `sending` claim has committed; return (sent, not sent).
 
-        Call it in the transaction `persist` ran in, before it commits: a failed send's row is
-        set back to pending (or failed, if `max_attempts` is 1) with its error.
+        `conn` must be in autocommit mode: the outcomes are recorded in one statement of
+        their own. If that fails, the rows stay `sending` (never sent again) and it raises.
         """
-        errors = self._deliver(notifications)
-        for notification, error in zip(notifications, errors, strict=True):
-            if error is not None:
-                conn.execute(_UNSEND, (error, self._max_attempts, notification.id))
-        failed = sum(error is not None for error in errors)
-        return len(notifications) - failed, failed
+        if not notifications:
+            return 0, 0
+        outcomes = self._deliver(notifications)
+        params = {
+            "ids": [n.id for n in notifications],
+            "outcomes": [outcome for outcome, _ in outcomes],
+            "errors": [error for _, error in outcomes],
+            "max_attempts": self._max_attempts,
+        }
+        try:
+            conn.execute(_RECORD, params)
+        except Exception:
+            log.error(
+                "outcome of %d notification send(s) not recorded; they stay 'sending' and are "
+                "not sent again",
+                len(notifications),
+                extra={"notification_ids": [str(n.id) for n in notifications]},
+            )
+            raise
+        sent = sum(outcome == "sent" for outcome, _ in outcomes)
+        return sent, len(notifications) - sent
 
     def send_pending(self, *, limit: int = 100, min_age_s: float = 0) -> tuple[int, int]:
-        """The sweep: send up to `limit` pending notifications older than `min_age_s`.
+        """The sweep: claim up to `limit` pending notifications, send them, record the outcomes.
 
-        Returns (sent, failed). These are the ones whose earlier sends failed.
+        Pending rows are those the channel provably refused, at least `min_age_s` ago. Returns
+        (sent, not sent). Never touches a `sending` row.
         """
-        with self._pool.connection() as conn, conn.transaction():
+        with self._pool.connection() as conn:
+            if not conn.autocommit:
+                raise RuntimeError("the sweep needs a pool of autocommit connections")
             params = {"min_age": min_age_s, "limit": limit}
             claimed = [_notification(row) for row in conn.execute(_CLAIM, params)]
-            errors = self._deliver(claimed)
-            sent = [n.id for n, error in zip(claimed, errors, strict=True) if error is None]
-            if sent:
-                conn.execute(_MARK_SENT, (sent,))
-            for notification, error in zip(claimed, errors, strict=True):
-                if error is not None:
-                    conn.execute(_MARK_FAILED, (error, self._max_attempts, notification.id))
-            return len(sent), len(claimed) - len(sent)
+            return self.send_claimed(conn, claimed)
 
-    def _deliver(self, notifications: Sequence[Notification]) -> list[str | None]:
-        """Send through the channel; per notification None if it went, else the error text."""
-        if not notifications:
-            return []
+    def _deliver(self, notifications: Sequence[Notification]) -> list[tuple[Outcome, str | None]]:
+        """Send through the channel; per notification its outcome and error text."""
         try:
-            outcomes = self._notifier.send(notifications)
-        except Exception as error:  # the channel failed as a whole: every one stays pending
-            outcomes = [error] * len(notifications)
-        errors: list[str | None] = []
-        for notification, outcome in zip(notifications, outcomes, strict=True):
-            if outcome is not None:
-                log.warning(
-                    "notification failed",
-                    extra={"notification_id": str(notification.id), "error": str(outcome)},
-                )
-            errors.append(None if outcome is None else str(outcome)[:500])
-        return errors
+            results = self._notifier.send(notifications)
+        except Exception as error:  # the channel failed as a whole: the same for every one
+            results = [error] * len(notifications)
+        outcomes: list[tuple[Outcome, str | None]] = []
+        for notification, result in zip(notifications, results, strict=True):
+            if result is None:
+                outcomes.append(("sent", None))
+                continue
+            outcome: Outcome = "not_sent" if isinstance(result, NotSent) else "unknown"
+            # A provider's error may quote the recipient: the database keeps it, logs do not.
+            why = str(result)[:500] or type(result).__name__
+            log.warning(
+                "notification %s",
+                "not sent" if outcome == "not_sent" else "outcome unknown; not sent again",
+                extra={"notification_id": str(notification.id), "error": redact_emails(why)},
+            )
+            outcomes.append((outcome, why))
+        return outcomes
 
 
 def _notification(row: tuple[Any, ...]) -> Notification:

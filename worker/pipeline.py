@@ -1,4 +1,4 @@
-"""`process_job`: load the job, analyze and match it, then persist and notify in one transaction.
+"""`process_job`: load the job, analyze and match it, persist the results, then notify.
 
 Takes plain values and a connection pool and knows nothing of SQS (STYLE #10): the consumer
 calls the handler with a decoded `JobMessage`, and maps `PermanentError` to the DLQ and any
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
     from jobping.settings import WorkerSettings
+    from worker.model import JobPosting
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,18 @@ class SearchCache:
             if now - self._checked_at >= self._interval:
                 version = searches_version(conn)
                 if version != self._version:
-                    self._index = SearchIndex.build(load_searches(conn))
-                    self._version = version
-                    log.info("saved searches loaded", extra={"searches": version[0]})
+                    self._rebuild(conn, version)
                 self._checked_at = now
             return self._index
+
+    def _rebuild(self, conn: Any, version: tuple[Any, ...]) -> None:
+        # The index skips (and logs) any search it cannot use, so one bad search costs only
+        # its own matches, never the rebuild.
+        self._index = SearchIndex.build(load_searches(conn))
+        self._version = version
+        log.info(
+            "saved searches loaded", extra={"searches": version[0], "indexed": len(self._index)}
+        )
 
 
 class JobPipeline:
@@ -84,8 +92,10 @@ class JobPipeline:
         """Process one job message; raises PermanentError if the job does not exist.
 
         On one autocommit connection: read the job (no transaction is open while it is
-        analyzed), then one transaction writes analysis, matches and new notifications in one
-        statement and sends the notifications before it commits: four statements in all.
+        analyzed), write analysis, matches and new notifications (as `sending`) in one
+        statement, which commits on its own, and only then send the notifications and record
+        how each went. A delivery of a version of the job older than the stored one writes and
+        sends nothing (see `persist`).
         """
         with self._pool.connection() as conn:
             if not conn.autocommit:
@@ -96,24 +106,26 @@ class JobPipeline:
                 raise PermanentError(f"job {message.job_id} does not exist", kind="job_not_found")
             analysis = self._analyzer.analyze(job)
             matches = index.match(job, analysis)
-            with conn.transaction():
-                to_send = persist(conn, job, analysis, matches, self._sender.channel)
-                if to_send:
-                    self._sender.send_new(conn, to_send)
+            persisted = persist(conn, job, analysis, matches, self._sender.channel)
+            if not persisted.current:
+                _log_stale(job)
+                return
+            self._sender.send_claimed(conn, persisted.notifications)
         if log.isEnabledFor(logging.DEBUG):  # the settler logs every message at INFO already
             log.debug(
                 "job processed",
                 extra={
                     "job_id": str(job.job_id),
                     "matches": len(matches),
-                    "notifications": len(to_send),
+                    "notifications": len(persisted.notifications),
                 },
             )
 
     def start_sweeps(self) -> threading.Thread:
-        """Retry failed notifications every `sweep_interval_s`, busy or idle (a daemon thread).
+        """Retry refused notifications every `sweep_interval_s`, busy or idle (a daemon thread).
 
-        The sweep takes pending notifications at least half an interval old; it ends with
+        The sweep takes `pending` notifications (those the channel provably refused) whose last
+        attempt is at least half an interval old, never `sending` ones; it ends with
         `stop_sweeps()` or once the pool is closed.
         """
         thread = threading.Thread(target=self._sweep_loop, name="notification-sweep", daemon=True)
@@ -127,14 +139,22 @@ class JobPipeline:
     def _sweep_loop(self) -> None:
         while not self._sweeps_stopped.wait(self._sweep_interval):
             try:
-                sent, failed = self._sender.send_pending(min_age_s=self._sweep_interval / 2)
+                sent, not_sent = self._sender.send_pending(min_age_s=self._sweep_interval / 2)
             except PoolClosed:  # the worker is stopping
                 return
             except Exception:  # the database may be back next time
                 log.exception("notification sweep failed; trying again later")
                 continue
-            if sent or failed:
-                log.info("notification sweep", extra={"sent": sent, "failed": failed})
+            if sent or not_sent:
+                log.info("notification sweep", extra={"sent": sent, "not_sent": not_sent})
+
+
+def _log_stale(job: JobPosting) -> None:
+    # Not an error: the newer version's own message brings (or brought) its results.
+    log.info(
+        "stale delivery: the job changed since it was read; nothing written",
+        extra={"job_id": str(job.job_id), "content_hash": job.content_hash},
+    )
 
 
 def build_analyzer(settings: WorkerSettings) -> Analyzer:
@@ -153,7 +173,10 @@ def build_analyzer(settings: WorkerSettings) -> Analyzer:
 def build_notifier(settings: WorkerSettings) -> Notifier:
     """Log lines by default; SES v2 e-mail when configured."""
     if settings.notifier == "ses" and settings.ses_from_address:
-        return SesNotifier(make_client("sesv2", settings), settings.ses_from_address)
+        # No botocore retries: a retry after a read timeout would send the e-mail twice; the
+        # sweep retries what SES provably refused (`worker.notify.ses_outcome`).
+        client = make_client("sesv2", settings, max_attempts=1)
+        return SesNotifier(client, settings.ses_from_address)
     return LogNotifier()
 
 

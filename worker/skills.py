@@ -132,15 +132,28 @@ def _adjacent_pairs(terms: list[str]) -> tuple[str, ...]:
     return tuple(sorted(end + start for end in ends for start in starts))
 
 
-def _emit(node: dict[str, Any]) -> str:
-    branches = [
-        (_SEPARATOR_UNIT if char == " " else re.escape(char)) + _emit(child)
-        for char, child in sorted(node.items())
-        if char
-    ]
-    if "" in node:
-        branches.append(_AFTER)
-    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+def _emit(root: dict[str, Any]) -> str:
+    """The regex of the trie under `root`, built bottom-up with an explicit stack.
+
+    Not recursive: a term thousands of characters long must not exhaust Python's stack.
+    """
+    emitted: dict[int, str] = {}
+    stack: list[tuple[dict[str, Any], bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for char, child in node.items() if char)
+            continue
+        branches = [
+            (_SEPARATOR_UNIT if char == " " else re.escape(char)) + emitted.pop(id(child))
+            for char, child in sorted(node.items())
+            if char
+        ]
+        if "" in node:
+            branches.append(_AFTER)
+        emitted[id(node)] = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return emitted[id(root)]
 
 
 def _cased_regex(exact_terms: list[str]) -> str:

@@ -1,13 +1,16 @@
 """The pipeline's database reads and writes (psycopg 3, `%s` parameters only).
 
 Every write is an upsert on its natural key and is a no-op when nothing changed, so a message
-processed twice leaves the database exactly as the first time (ARCHITECTURE.md, "Database").
+processed twice leaves the database exactly as the first time (ARCHITECTURE.md, "Database"),
+and the job's write happens only if the version analysed is still the job's, so a late delivery
+of an older version changes nothing.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -22,8 +25,13 @@ SELECT id, source, title, company, location, remote, url, description,
        salary_min, salary_max, salary_currency, content_hash
 FROM jobs WHERE id = %s"""
 
-# The job's write is this one statement (one round trip), run in the pipeline's transaction.
-# Every part is an upsert or a no-op when nothing changed:
+# The job's write is this one statement (one round trip, its own transaction on the worker's
+# autocommit connection). Every part is an upsert or a no-op when nothing changed:
+# * `job`: the job, only if the analysed version is still its current one (`content_hash`),
+#   locked FOR SHARE until the statement commits, so the scanner cannot store a newer version
+#   in between (its update waits; a version stored before makes `job` empty). Every write below
+#   reads `job`, so a delivery of an older version writes nothing: it never overwrites the
+#   results of a newer one (the first column of the result says which happened);
 # * `analysis`: the job's analysis, rewritten only if a field differs;
 # * `given`: the index's matches (one JSON parameter: cheaper to send than parallel arrays);
 # * `found`: those whose search is still active (a search deleted or deactivated since the
@@ -34,17 +42,21 @@ FROM jobs WHERE id = %s"""
 # * `stale`: matches of searches that no longer match, for a job whose content changed;
 # * `upserted`: the matches, rewritten only if score or reasons differ;
 # * `notified`: one notification per user and job, for the user's best-scoring search, written
-#   as `sent` before it is sent: the transaction commits only after the sends, and a failed
-#   send is set back to pending first. A user notified already is skipped by the unique key;
-#   a second delivery running at the same time waits on that key until this one commits, so
-#   of two deliveries only one sends. Only the rows inserted here are returned.
+#   as `sending` (attempt 1): the caller sends only once this has committed, so a send that
+#   may have happened is always on record and never repeated (`worker.notify`). A user
+#   notified already is skipped by the unique key; a second delivery running at the same time
+#   waits on that key until this one commits, so of two deliveries only one sends. Only the
+#   rows inserted here are returned.
 _PERSIST = """
-WITH analysis AS (
+WITH job AS (
+    SELECT id FROM jobs WHERE id = %(job_id)s AND content_hash = %(content_hash)s FOR SHARE
+), analysis AS (
     INSERT INTO job_analyses AS a (job_id, content_hash, analyzer, skills, seniority, work_mode,
                                    salary_min, salary_max, salary_currency, salary_period)
-    VALUES (%(job_id)s, %(content_hash)s, %(analyzer)s, %(skills)s, %(seniority)s,
-            %(work_mode)s, %(salary_min)s, %(salary_max)s, %(salary_currency)s,
-            %(salary_period)s)
+    SELECT j.id, %(content_hash)s, %(analyzer)s, %(skills)s::text[], %(seniority)s,
+           %(work_mode)s, %(salary_min)s::numeric, %(salary_max)s::numeric,
+           %(salary_currency)s, %(salary_period)s
+    FROM job j
     ON CONFLICT (job_id) DO UPDATE SET
         content_hash = EXCLUDED.content_hash, analyzer = EXCLUDED.analyzer,
         skills = EXCLUDED.skills, seniority = EXCLUDED.seniority,
@@ -58,7 +70,7 @@ WITH analysis AS (
            EXCLUDED.work_mode, EXCLUDED.salary_min, EXCLUDED.salary_max,
            EXCLUDED.salary_currency, EXCLUDED.salary_period)
 ), given AS (
-    SELECT * FROM json_to_recordset(%(matches)s::json)
+    SELECT v.* FROM job CROSS JOIN json_to_recordset(%(matches)s::json)
                   AS v(search_id uuid, score real, reasons jsonb)
 ), found AS (
     SELECT g.search_id, s.user_id, g.score, g.reasons
@@ -66,8 +78,8 @@ WITH analysis AS (
         SELECT s.user_id FROM saved_searches s WHERE s.id = g.search_id AND s.active LIMIT 1
     ) s
 ), stale AS (
-    DELETE FROM matches m
-    WHERE m.job_id = %(job_id)s
+    DELETE FROM matches m USING job j
+    WHERE m.job_id = j.id
       AND NOT EXISTS (SELECT FROM given g WHERE g.search_id = m.saved_search_id)
 ), upserted AS (
     INSERT INTO matches AS m (job_id, saved_search_id, user_id, score, reasons)
@@ -77,16 +89,20 @@ WITH analysis AS (
     WHERE (m.score, m.reasons) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.reasons)
 ), notified AS (
     INSERT INTO notifications AS n (user_id, job_id, saved_search_id, channel, status,
-                                    attempts, sent_at)
-    SELECT DISTINCT ON (user_id) user_id, %(job_id)s, search_id, %(channel)s, 'sent', 1, now()
+                                    attempts, attempted_at)
+    SELECT DISTINCT ON (user_id) user_id, %(job_id)s, search_id, %(channel)s, 'sending', 1, now()
     FROM found ORDER BY user_id, score DESC, search_id
     ON CONFLICT (user_id, job_id) DO NOTHING
     RETURNING n.id, n.user_id, n.saved_search_id
 )
-SELECT n.id, n.user_id, u.email, u.name, n.saved_search_id
-FROM notified n CROSS JOIN LATERAL (
-    SELECT u.email, u.name FROM users u WHERE u.id = n.user_id LIMIT 1
-) u"""
+SELECT c.current, r.id, r.user_id, r.email, r.name, r.saved_search_id
+FROM (SELECT EXISTS (SELECT FROM job) AS current) c
+LEFT JOIN LATERAL (
+    SELECT n.id, n.user_id, u.email, u.name, n.saved_search_id
+    FROM notified n CROSS JOIN LATERAL (
+        SELECT u.email, u.name FROM users u WHERE u.id = n.user_id LIMIT 1
+    ) u
+) r ON true"""
 
 _LOAD_SEARCHES = """
 SELECT id, user_id, keywords, locations, remote_only, min_salary, salary_currency, seniority
@@ -139,13 +155,25 @@ def load_searches(conn: Conn) -> list[SavedSearch]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Persisted:
+    """What `persist` did: whether the job's version was current, and whom to notify."""
+
+    #: False when the job changed since it was read: then nothing was written.
+    current: bool
+    #: The notifications inserted as `sending`, to be sent now.
+    notifications: list[Notification]
+
+
 def persist(
     conn: Conn, job: JobPosting, analysis: Analysis, matches: list[Match], channel: str
-) -> list[Notification]:
-    """Write analysis, matches and new notifications in one statement; return the notifications.
+) -> Persisted:
+    """Write analysis, matches and new notifications in one statement, if `job` is current.
 
-    Call it in a transaction, and send the notifications (`NotificationSender.send_new`) before
-    that transaction commits: their rows say `sent` until a failed send says otherwise.
+    Run it on an autocommit connection: the statement is its own transaction, and it has
+    committed when this returns, before any notification it returns is sent. A job whose
+    `content_hash` is no longer the stored one (a newer version was stored since it was read)
+    is not written at all.
     """
     params: dict[str, Any] = {
         "job_id": job.job_id,
@@ -172,7 +200,13 @@ def persist(
         "channel": channel,
     }
     by_search = {m.saved_search_id: m for m in matches}
-    return [_notification(job, by_search[row[4]], row) for row in conn.execute(_PERSIST, params)]
+    rows = conn.execute(_PERSIST, params).fetchall()
+    return Persisted(
+        current=bool(rows[0][0]),
+        notifications=[
+            _notification(job, by_search[row[5]], row[1:]) for row in rows if row[1] is not None
+        ],
+    )
 
 
 def _notification(job: JobPosting, match: Match, row: tuple[Any, ...]) -> Notification:

@@ -118,3 +118,34 @@ def test_any_body_decodes_or_raises_invalid_message(body: str | bytes) -> None:
     except InvalidMessage as error:
         kind = error.kind
     assert kind in kinds | {"valid"}
+
+
+def nested_body(depth: int = 100_000) -> str:
+    """Fault "nested body": a JSON array nested `depth` deep (it raised RecursionError)."""
+    return "[" * depth + "]" * depth
+
+
+def test_a_body_nested_too_deeply_to_parse_is_bad_json() -> None:
+    with pytest.raises(InvalidMessage) as error:
+        decode(nested_body())
+    assert error.value.kind == "bad_json"
+    assert "nested" in error.value.reason
+
+
+def test_deep_nesting_inside_a_valid_envelope_is_rejected_not_raised() -> None:
+    body = json.dumps(_valid())[:-1] + ', "extra": ' + nested_body(100_000) + "}"
+    assert _kind(body) == "bad_json"
+    body = json.dumps(_valid())[:-1] + ', "extra": ' + nested_body(200) + "}"
+    assert _kind(body) == "schema"  # parsed, then refused by the schema
+
+
+def test_a_number_too_long_to_convert_is_bad_json() -> None:
+    # json.loads raises a plain ValueError here, not a JSONDecodeError.
+    assert _kind('{"job_id": ' + "1" * 5000 + "}") == "bad_json"
+
+
+@given(st.recursive(st.none() | st.integers() | st.text(), st.lists, max_leaves=50))
+def test_any_json_value_decodes_or_raises_invalid_message(value: object) -> None:
+    for depth in (1, 2_000):
+        with pytest.raises(InvalidMessage):
+            decode("[" * depth + json.dumps(value) + "]" * depth)

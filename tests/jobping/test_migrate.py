@@ -134,3 +134,25 @@ def test_applied_migrations_are_logged(fresh_db: str, caplog: pytest.LogCaptureF
     applied = migrate(fresh_db)
     logged = [r for r in caplog.records if r.getMessage() == "applied migration"]
     assert [r.version for r in logged] == applied  # type: ignore[attr-defined]
+
+
+def test_notification_states_migration_keeps_old_rows_and_allows_sending(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    first_only = tmp_path / "first"
+    first_only.mkdir()
+    shutil.copy(MIGRATIONS_DIR / "0001_initial.sql", first_only)
+    migrate(fresh_db, first_only)
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(
+            "WITH u AS (INSERT INTO users (email) VALUES ('a@example.com') RETURNING id), "
+            "j AS (INSERT INTO jobs (source, external_id, title, content_hash) "
+            "VALUES ('s', '1', 't', 'h') RETURNING id) "
+            "INSERT INTO notifications (user_id, job_id, status) SELECT u.id, j.id, 'pending' "
+            "FROM u, j"
+        )
+    assert migrate(fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("UPDATE notifications SET status = 'sending', attempted_at = now()")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE notifications SET status = 'lost'")

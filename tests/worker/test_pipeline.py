@@ -1,4 +1,8 @@
-"""process_job against the real database: effects, idempotency, one send per user and job."""
+"""process_job against the real database: effects, idempotency, one send per user and job.
+
+The helpers here (`insert_job`, `insert_search`, `message`, `make_pipeline`, `RecordingNotifier`)
+are shared with the effects, notification and saved-search tests.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +20,10 @@ from jobping.aws import make_client
 from jobping.db import open_pool
 from jobping.messages import JobMessage, JobSummary
 from jobping.settings import AwsSettings
-from worker.analyze import RuleAnalyzer
+from worker.analyze import Analyzer, RuleAnalyzer
 from worker.errors import PermanentError
 from worker.model import Notification
-from worker.notify import NotificationSender, SesNotifier
+from worker.notify import NotificationSender, NotSent, SesNotifier
 from worker.pipeline import JobPipeline, SearchCache
 
 DESCRIPTION = (
@@ -29,7 +33,7 @@ DESCRIPTION = (
 
 
 class RecordingNotifier:
-    """A channel that records what it was asked to send, and can be told to fail."""
+    """A channel that records what it sent, and can be told to fail (each send with an error)."""
 
     channel = "log"
 
@@ -46,17 +50,19 @@ class RecordingNotifier:
 
 @pytest.fixture
 def pool(db: str) -> Iterator[ConnectionPool]:
+    """A pool of two autocommit connections, as the worker's."""
     with open_pool(db, size=2, wait=True, autocommit=True) as pool:
         yield pool
 
 
-def _insert_job(
+def insert_job(
     url: str,
     *,
     title: str = "Senior Platform Engineer",
     description: str = DESCRIPTION,
     content_hash: str = "h1",
 ) -> uuid.UUID:
+    """Store the job (or a new version of it: same source and id, new content); its id."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "INSERT INTO jobs (source, external_id, title, company, location, remote, url, "
@@ -71,7 +77,8 @@ def _insert_job(
     return uuid.UUID(str(row[0]))
 
 
-def _insert_search(url: str, email: str, name: str, **fields: Any) -> uuid.UUID:
+def insert_search(url: str, email: str, name: str, **fields: Any) -> uuid.UUID:
+    """A saved search `name` of the user `email` (created if new); `fields` are its columns."""
     with psycopg.connect(url) as conn:
         user = conn.execute(
             "INSERT INTO users (email, name) VALUES (%s, %s) ON CONFLICT (email) "
@@ -98,7 +105,8 @@ def _insert_search(url: str, email: str, name: str, **fields: Any) -> uuid.UUID:
     return uuid.UUID(str(row[0]))
 
 
-def _message(job_id: uuid.UUID) -> JobMessage:
+def message(job_id: uuid.UUID) -> JobMessage:
+    """The queue message for `job_id`."""
     return JobMessage(
         job_id=job_id,
         action="process_job",
@@ -114,15 +122,17 @@ def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def _pipeline(
+def make_pipeline(
     pool: ConnectionPool,
     notifier: RecordingNotifier,
     sweep_interval_s: float = 3600,
     max_attempts: int = 5,
+    analyzer: Analyzer | None = None,
 ) -> JobPipeline:
+    """The pipeline with `notifier`, the rule analyzer unless given, and a fresh search index."""
     return JobPipeline(
         pool,
-        RuleAnalyzer(),
+        analyzer or RuleAnalyzer(),
         NotificationSender(pool, notifier, max_attempts=max_attempts),
         searches=SearchCache(check_interval_s=0),
         sweep_interval_s=sweep_interval_s,
@@ -132,21 +142,21 @@ def _pipeline(
 def _job_for_ana_with_failing_channel(
     db: str, error: Exception
 ) -> tuple[uuid.UUID, RecordingNotifier]:
-    """A job that matches one search of Ana's, and a channel whose sends raise `error`."""
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    """A job that matches one search of Ana's, and a channel whose sends fail with `error`."""
+    job_id = insert_job(db)
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
     notifier = RecordingNotifier()
     notifier.fail_with = error
     return job_id, notifier
 
 
 def test_job_is_analyzed_matched_persisted_and_notified(db: str, pool: ConnectionPool) -> None:
-    job_id = _insert_job(db)
-    kube = _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
-    _insert_search(db, "ana@example.com", "remote python", keywords=["python"], remote_only=True)
-    _insert_search(db, "ben@example.com", "designers", keywords=["figma"])
+    job_id = insert_job(db)
+    kube = insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    insert_search(db, "ana@example.com", "remote python", keywords=["python"], remote_only=True)
+    insert_search(db, "ben@example.com", "designers", keywords=["figma"])
     notifier = RecordingNotifier()
-    _pipeline(pool, notifier)(_message(job_id))
+    make_pipeline(pool, notifier)(message(job_id))
 
     with psycopg.connect(db) as conn:
         analysis = conn.execute(
@@ -170,13 +180,13 @@ def test_job_is_analyzed_matched_persisted_and_notified(db: str, pool: Connectio
 
 
 def test_same_message_twice_has_one_set_of_effects(db: str, pool: ConnectionPool) -> None:
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    job_id = insert_job(db)
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
     notifier = RecordingNotifier()
-    pipeline = _pipeline(pool, notifier)
-    pipeline(_message(job_id))
+    pipeline = make_pipeline(pool, notifier)
+    pipeline(message(job_id))
     first = _snapshot(db)
-    pipeline(_message(job_id))
+    pipeline(message(job_id))
     assert _snapshot(db) == first  # not even a timestamp moved
     assert len(notifier.sent) == 1
 
@@ -190,34 +200,40 @@ class SlowNotifier(RecordingNotifier):
 
 
 def test_two_deliveries_at_once_notify_each_user_once(db: str) -> None:
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
-    _insert_search(db, "cy@example.com", "terraform", keywords=["terraform"])
+    job_id = insert_job(db)
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    insert_search(db, "cy@example.com", "terraform", keywords=["terraform"])
     notifier = SlowNotifier()
     with open_pool(db, size=3, wait=True, autocommit=True) as pool:
-        pipeline = _pipeline(pool, notifier)
+        pipeline = make_pipeline(pool, notifier)
         with ThreadPoolExecutor(2) as threads:
-            list(threads.map(pipeline, [_message(job_id), _message(job_id)]))
+            list(threads.map(pipeline, [message(job_id), message(job_id)]))
     assert sorted(n.email for n in notifier.sent) == ["ana@example.com", "cy@example.com"]
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM notifications").fetchone() == (2,)
 
 
-def test_a_channel_that_raises_leaves_every_notification_pending(
+class RaisingNotifier:
+    """A channel that raises `error` instead of returning outcomes."""
+
+    channel = "log"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
+        raise self.error
+
+
+def test_a_channel_that_provably_refused_leaves_every_notification_pending(
     db: str, pool: ConnectionPool
 ) -> None:
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
-    _insert_search(db, "cy@example.com", "terraform", keywords=["terraform"])
-
-    class BrokenNotifier:
-        channel = "log"
-
-        def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
-            raise ConnectionError("provider unreachable")
-
-    pipeline = JobPipeline(pool, RuleAnalyzer(), NotificationSender(pool, BrokenNotifier()))
-    pipeline(_message(job_id))
+    job_id = insert_job(db)
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    insert_search(db, "cy@example.com", "terraform", keywords=["terraform"])
+    channel = RaisingNotifier(NotSent("provider unreachable"))
+    pipeline = JobPipeline(pool, RuleAnalyzer(), NotificationSender(pool, channel))
+    pipeline(message(job_id))
     with psycopg.connect(db) as conn:
         assert (
             conn.execute("SELECT status, attempts, last_error FROM notifications").fetchall()
@@ -225,36 +241,55 @@ def test_a_channel_that_raises_leaves_every_notification_pending(
         )
 
 
-def test_a_crash_while_sending_leaves_nothing_marked_sent(db: str, pool: ConnectionPool) -> None:
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+def test_a_send_with_an_unknown_outcome_is_never_sent_again(db: str, pool: ConnectionPool) -> None:
+    job_id = insert_job(db)
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    channel = RaisingNotifier(TimeoutError("read timed out"))  # it may have been delivered
+    pipeline = JobPipeline(pool, RuleAnalyzer(), NotificationSender(pool, channel))
+    pipeline(message(job_id))
+    with psycopg.connect(db) as conn:
+        assert conn.execute(
+            "SELECT status, attempts, last_error FROM notifications"
+        ).fetchall() == [("sending", 1, "read timed out")]
+    notifier = RecordingNotifier()
+    make_pipeline(pool, notifier)(message(job_id))  # a redelivery
+    assert NotificationSender(pool, notifier).send_pending() == (0, 0)  # and the sweep
+    assert notifier.sent == []
+
+
+def test_a_crash_while_sending_is_never_sent_again(db: str, pool: ConnectionPool) -> None:
+    job_id = insert_job(db)
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
 
     class CrashingNotifier(RecordingNotifier):
         def send(self, notifications: Sequence[Notification]) -> list[Exception | None]:
             raise SystemExit("worker killed mid-send")  # not an Exception: nothing catches it
 
     with pytest.raises(SystemExit):
-        _pipeline(pool, CrashingNotifier())(_message(job_id))
+        make_pipeline(pool, CrashingNotifier())(message(job_id))
     with psycopg.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM notifications").fetchone() == (0,)
+        assert conn.execute("SELECT status, attempts FROM notifications").fetchall() == [
+            ("sending", 1)
+        ]
     notifier = RecordingNotifier()
-    _pipeline(pool, notifier)(_message(job_id))  # the re-delivery sends it
-    assert [n.email for n in notifier.sent] == ["ana@example.com"]
+    make_pipeline(pool, notifier)(message(job_id))  # the re-delivery
+    assert NotificationSender(pool, notifier).send_pending() == (0, 0)  # and the sweep
+    assert notifier.sent == []  # may have reached Ana: not sent again
 
 
 def test_missing_job_is_a_permanent_error(db: str, pool: ConnectionPool) -> None:
     with pytest.raises(PermanentError) as error:
-        _pipeline(pool, RecordingNotifier())(_message(uuid.uuid4()))
+        make_pipeline(pool, RecordingNotifier())(message(uuid.uuid4()))
     assert error.value.kind == "job_not_found"
 
 
 def test_changed_job_drops_matches_that_no_longer_hold(db: str, pool: ConnectionPool) -> None:
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
-    pipeline = _pipeline(pool, RecordingNotifier())
-    pipeline(_message(job_id))
-    _insert_job(db, title="Office Manager", description="Run our Berlin office.", content_hash="h2")
-    pipeline(_message(job_id))
+    job_id = insert_job(db)
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    pipeline = make_pipeline(pool, RecordingNotifier())
+    pipeline(message(job_id))
+    insert_job(db, title="Office Manager", description="Run our Berlin office.", content_hash="h2")
+    pipeline(message(job_id))
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM matches").fetchone() == (0,)
         assert conn.execute("SELECT content_hash FROM job_analyses").fetchone() == ("h2",)
@@ -262,9 +297,9 @@ def test_changed_job_drops_matches_that_no_longer_hold(db: str, pool: Connection
         assert conn.execute("SELECT status FROM notifications").fetchall() == [("sent",)]
 
 
-def test_failed_send_stays_pending_and_is_retried(db: str, pool: ConnectionPool) -> None:
-    job_id, notifier = _job_for_ana_with_failing_channel(db, ConnectionError("smtp down"))
-    _pipeline(pool, notifier)(_message(job_id))
+def test_refused_send_stays_pending_and_is_retried(db: str, pool: ConnectionPool) -> None:
+    job_id, notifier = _job_for_ana_with_failing_channel(db, NotSent("smtp down"))
+    make_pipeline(pool, notifier)(message(job_id))
     with psycopg.connect(db) as conn:
         assert conn.execute(
             "SELECT status, attempts, last_error FROM notifications"
@@ -275,12 +310,12 @@ def test_failed_send_stays_pending_and_is_retried(db: str, pool: ConnectionPool)
     assert len(notifier.sent) == 1
 
 
-def test_failed_send_is_retried_by_the_sweep_with_no_new_message(
+def test_failed_send_is_retried_by_the_sweep_with_no_newmessage(
     db: str, pool: ConnectionPool
 ) -> None:
-    job_id, notifier = _job_for_ana_with_failing_channel(db, ConnectionError("smtp down"))
-    pipeline = _pipeline(pool, notifier, sweep_interval_s=0.2)
-    pipeline(_message(job_id))
+    job_id, notifier = _job_for_ana_with_failing_channel(db, NotSent("smtp down"))
+    pipeline = make_pipeline(pool, notifier, sweep_interval_s=0.2)
+    pipeline(message(job_id))
     notifier.fail_with = None
     pipeline.start_sweeps()  # the worker is idle from here on
     try:
@@ -297,8 +332,8 @@ def test_failed_send_is_retried_by_the_sweep_with_no_new_message(
 
 
 def test_send_gives_up_after_max_attempts(db: str, pool: ConnectionPool) -> None:
-    job_id, notifier = _job_for_ana_with_failing_channel(db, TimeoutError("slow provider"))
-    _pipeline(pool, notifier)(_message(job_id))
+    job_id, notifier = _job_for_ana_with_failing_channel(db, NotSent("quota exceeded"))
+    make_pipeline(pool, notifier)(message(job_id))
     sender = NotificationSender(pool, notifier, max_attempts=3)
     assert sender.send_pending() == (0, 1)
     assert sender.send_pending() == (0, 1)
@@ -309,11 +344,11 @@ def test_send_gives_up_after_max_attempts(db: str, pool: ConnectionPool) -> None
         ]
 
 
-def test_with_one_attempt_allowed_a_failed_send_is_failed_at_once(
+def test_with_one_attempt_allowed_a_refused_send_is_failed_at_once(
     db: str, pool: ConnectionPool
 ) -> None:
-    job_id, notifier = _job_for_ana_with_failing_channel(db, TimeoutError("slow provider"))
-    _pipeline(pool, notifier, max_attempts=1)(_message(job_id))
+    job_id, notifier = _job_for_ana_with_failing_channel(db, NotSent("quota exceeded"))
+    make_pipeline(pool, notifier, max_attempts=1)(message(job_id))
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT status, attempts, sent_at FROM notifications").fetchall() == [
             ("failed", 1, None)
@@ -323,18 +358,18 @@ def test_with_one_attempt_allowed_a_failed_send_is_failed_at_once(
 
 
 def test_new_search_is_seen_without_restart(db: str, pool: ConnectionPool) -> None:
-    job_id = _insert_job(db)
-    pipeline = _pipeline(pool, RecordingNotifier())
-    pipeline(_message(job_id))
-    _insert_search(db, "cy@example.com", "terraform", keywords=["terraform"])
-    pipeline(_message(job_id))
+    job_id = insert_job(db)
+    pipeline = make_pipeline(pool, RecordingNotifier())
+    pipeline(message(job_id))
+    insert_search(db, "cy@example.com", "terraform", keywords=["terraform"])
+    pipeline(message(job_id))
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM matches").fetchone() == (1,)
 
 
 def test_search_deleted_after_indexing_is_skipped(db: str, pool: ConnectionPool) -> None:
-    job_id = _insert_job(db)
-    search = _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    job_id = insert_job(db)
+    search = insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
     cache = SearchCache(check_interval_s=3600)
     notifier = RecordingNotifier()
     pipeline = JobPipeline(pool, RuleAnalyzer(), NotificationSender(pool, notifier), searches=cache)
@@ -342,7 +377,7 @@ def test_search_deleted_after_indexing_is_skipped(db: str, pool: ConnectionPool)
         cache.get(conn)  # index built while the search exists
     with psycopg.connect(db) as conn:
         conn.execute("DELETE FROM saved_searches WHERE id = %s", (search,))
-    pipeline(_message(job_id))
+    pipeline(message(job_id))
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM matches").fetchone() == (0,)
     assert notifier.sent == []
@@ -353,12 +388,12 @@ def test_ses_notifier_sends_from_a_verified_identity(
 ) -> None:
     ses = make_client("sesv2", aws_settings)
     sender_address = f"jobs-{uuid.uuid4().hex[:6]}@example.com"
-    job_id = _insert_job(db)
-    _insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    job_id = insert_job(db)
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
     unverified = SesNotifier(ses, sender_address)
     sender = NotificationSender(pool, unverified)
     pipeline = JobPipeline(pool, RuleAnalyzer(), sender, searches=SearchCache(check_interval_s=0))
-    pipeline(_message(job_id))
+    pipeline(message(job_id))
     with psycopg.connect(db) as conn:
         status = conn.execute("SELECT status, last_error FROM notifications").fetchone()
     assert status is not None
