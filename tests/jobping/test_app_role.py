@@ -141,3 +141,30 @@ def test_migrate_step_logs_in_with_the_injected_owner_credentials(
         ).fetchone()
     assert 4 in versions
     assert granted == (True, False)
+
+
+def test_scanner_leaves_the_schema_to_the_migrate_step(owned_db: str, tmp_path: Path) -> None:
+    jobs_file = tmp_path / "jobs.json"
+    jobs_file.write_text("[]")
+    sources = f'[{{"type": "jobping", "name": "jobping:empty", "path": "{jobs_file}"}}]'
+    env = {
+        "PATH": os.environ["PATH"],
+        envvars.DATABASE_URL: owned_db,
+        envvars.JOB_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+        envvars.SCANNER_SOURCES: sources,
+        envvars.AWS_REGION: "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "scanner"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0  # no tables: the scanner does not make them
+    with psycopg.connect(owned_db) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchone() == (0,)
