@@ -1,8 +1,10 @@
 """`Database`: RDS PostgreSQL 16 (or an existing server) reachable from the tasks only.
 
-The master password is managed by RDS in Secrets Manager and rotated every 7 days; the
-application reads the secret each time it opens a connection, so a rotation never breaks a
-running worker. Only the secret's ARN and the endpoint leave this component.
+The master password is managed by RDS in Secrets Manager and rotated every 7 days; only the
+`migrate` container uses it (injected at task start, it runs at once). The application logs in
+as `jobping_runtime`, the least-privilege role the migrations create, with IAM authentication
+tokens (valid 15 minutes, made per connection), so no application password exists. An existing
+server keeps the secret for both: the application reads it each time it opens a connection.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pulumi_aws as aws
 from components.iam import service_role
 from components.network import TIER_TAG
 from components.settings import DatabaseSettings
+from jobping import envvars
 
 ENGINE_VERSION = "16"
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -38,7 +41,11 @@ class DatabaseArgs:
     task_security_group_id: pulumi.Input[str]
     """The only security group admitted on the database port."""
     account_id: pulumi.Input[str]
-    """Account the RDS enhanced-monitoring role trusts."""
+    """Account the RDS enhanced-monitoring role trusts (and of the `rds-db:connect` ARN)."""
+    region: pulumi.Input[str]
+    """Region of the instance (of the `rds-db:connect` ARN)."""
+    partition: pulumi.Input[str]
+    """Partition of the `rds-db:connect` ARN."""
     log_retention_days: int
     """Retention of the instance's PostgreSQL and upgrade log groups."""
 
@@ -50,7 +57,13 @@ class Database(pulumi.ComponentResource):
     port: pulumi.Output[int]
     name: str
     secret_arn: pulumi.Output[str]
-    """Secrets Manager secret holding `username` and `password` (rotated by RDS)."""
+    """Secrets Manager secret holding the owner's `username` and `password` (rotated by RDS)."""
+    secret_kms_key_arn: str | None
+    """Customer-managed KMS key of an existing server's secret (None: an AWS managed key)."""
+    app_user: str | None
+    """IAM database user of the application (created instances only; None: use the secret)."""
+    app_user_arn: pulumi.Output[str] | None
+    """`arn:…:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<app_user>` for `rds-db:connect`."""
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -58,6 +71,8 @@ class Database(pulumi.ComponentResource):
         super().__init__("jobping:index:Database", name, None, opts)
         s = args.settings
         self.name = s.name
+        self.secret_kms_key_arn = s.secret_kms_key_arn
+        self.app_user, self.app_user_arn = None, None
         if s.mode == "existing":
             self.host = pulumi.Output.from_input(s.host or "")
             self.port = pulumi.Output.from_input(s.port)
@@ -76,6 +91,16 @@ class Database(pulumi.ComponentResource):
             self.host = instance.address
             self.port = instance.port
             self.secret_arn = instance.master_user_secrets.apply(lambda ss: ss[0].secret_arn or "")
+            # IAM authentication: the role is created by migration 0004 and granted rds_iam.
+            self.app_user = envvars.APP_DATABASE_USER
+            self.app_user_arn = pulumi.Output.format(
+                "arn:{0}:rds-db:{1}:{2}:dbuser:{3}/{4}",
+                args.partition,
+                args.region,
+                args.account_id,
+                instance.resource_id,
+                self.app_user,
+            )
         self.register_outputs({"host": self.host, "port": self.port, "secret_arn": self.secret_arn})
 
     def _admit_tasks(self, name: str, db_group_id: pulumi.Input[str], args: DatabaseArgs) -> None:
@@ -167,7 +192,11 @@ class Database(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             monitoring_interval=60,
             monitoring_role_arn=monitoring.arn,
+            # The application logs in with IAM tokens (`jobping.dbauth`), never the master user.
             iam_database_authentication_enabled=True,
+            # Changes such as the instance class or parameter group otherwise wait for the
+            # maintenance window; a reboot-causing change applied now is an outage now.
+            apply_immediately=s.apply_immediately,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             parameter_group_name=parameters.name,
             db_subnet_group_name=subnets.name,

@@ -1,20 +1,23 @@
 """`Network`: where the tasks and the database run, and the tasks' security group.
 
 `defaultVpc` (dev only) uses the account's default VPC: its subnets are public and have no NAT,
-so tasks need a public IP to reach ECR, SQS and the job boards. `managed` creates a VPC with
-public subnets holding the NAT gateways and private subnets for the tasks and the database.
+so tasks need a public IP to reach ECR, SQS and the job boards. `managed` creates the VPC with
+pulumi-awsx (`awsx.ec2.Vpc`): public subnets holding the NAT gateways, private subnets for the
+tasks and the database, and an S3 gateway endpoint. Security groups stay plain pulumi-aws, so
+the tests and the policy rules see every input; under mocks the awsx VPC is one component whose
+children only a real `pulumi preview` shows.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_awsx as awsx
 
-from components.settings import NetworkSettings
+from components.settings import NetworkSettings, SettingsError
 
 #: Tag that says whether a subnet (or a DB subnet group) is private; read by the policy rules.
 TIER_TAG = "jobping:tier"
@@ -26,6 +29,8 @@ class NetworkArgs:
 
     settings: NetworkSettings
     """VPC mode, CIDR block, zone count and NAT gateways."""
+    region: str | None = None
+    """The stack's region (`aws:region`); the managed VPC's S3 endpoint is named after it."""
 
 
 class Network(pulumi.ComponentResource):
@@ -46,7 +51,7 @@ class Network(pulumi.ComponentResource):
         s = args.settings
         self.private = s.mode == "managed"
         if self.private:
-            self.vpc_id, self.subnet_ids = self._managed_vpc(name, s)
+            self.vpc_id, self.subnet_ids = self._managed_vpc(name, s, args.region)
         else:
             vpc = aws.ec2.get_vpc_output(default=True, opts=pulumi.InvokeOutputOptions(parent=self))
             self.vpc_id = vpc.id
@@ -78,81 +83,62 @@ class Network(pulumi.ComponentResource):
         return group
 
     def _managed_vpc(
-        self, name: str, s: NetworkSettings
+        self, name: str, s: NetworkSettings, region: str | None
     ) -> tuple[pulumi.Output[str], pulumi.Output[list[str]]]:
-        child = pulumi.ResourceOptions(parent=self)
-        vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            cidr_block=s.cidr,
-            enable_dns_support=True,
-            enable_dns_hostnames=True,
-            opts=child,
-        )
-        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, opts=child)
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
-        public_table = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, opts=child)
-        aws.ec2.Route(
-            f"{name}-public-default",
-            route_table_id=public_table.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=igw.id,
-            opts=child,
-        )
-        zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
-        ).names
-        blocks = subnet_blocks(s.cidr, s.az_count)
-        nats: list[aws.ec2.NatGateway] = []
-        private_ids: list[pulumi.Output[str]] = []
-        for i, (public_cidr, private_cidr) in enumerate(blocks):
-            zone = zones.apply(_nth(i))
-            public = self._subnet(f"{name}-public-{i}", vpc.id, public_cidr, zone, "public")
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{i}-rta",
-                subnet_id=public.id,
-                route_table_id=public_table.id,
-                opts=child,
+        if not region:
+            raise SettingsError(
+                "aws:region", "the managed VPC needs the region set in the stack file"
             )
-            if i < s.nat_gateways:
-                nats.append(self._nat(f"{name}-nat-{i}", public))
-            private = self._subnet(f"{name}-private-{i}", vpc.id, private_cidr, zone, "private")
-            self._private_route(f"{name}-private-{i}", vpc.id, private, nats[min(i, len(nats) - 1)])
-            private_ids.append(private.id)
-        return vpc.id, pulumi.Output.all(*private_ids)
-
-    def _subnet(
-        self, name: str, vpc_id: pulumi.Input[str], cidr: str, zone: pulumi.Input[str], tier: str
-    ) -> aws.ec2.Subnet:
-        return aws.ec2.Subnet(
-            name,
-            vpc_id=vpc_id,
-            cidr_block=cidr,
-            availability_zone=zone,
-            map_public_ip_on_launch=False,
-            tags={TIER_TAG: tier},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _nat(self, name: str, public: aws.ec2.Subnet) -> aws.ec2.NatGateway:
         child = pulumi.ResourceOptions(parent=self)
-        eip = aws.ec2.Eip(f"{name}-eip", domain="vpc", opts=child)
-        return aws.ec2.NatGateway(name, subnet_id=public.id, allocation_id=eip.id, opts=child)
+        vpc = awsx.ec2.Vpc(f"{name}-vpc", managed_vpc_args(s, region), opts=child)
+        # awsx leaves the default security group as AWS made it (all egress, self ingress): EC2.2.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.vpc_id, opts=child)
+        return vpc.vpc_id, vpc.private_subnet_ids.apply(list)
 
-    def _private_route(
-        self, name: str, vpc_id: pulumi.Input[str], subnet: aws.ec2.Subnet, nat: aws.ec2.NatGateway
-    ) -> None:
-        child = pulumi.ResourceOptions(parent=self)
-        table = aws.ec2.RouteTable(f"{name}-rt", vpc_id=vpc_id, opts=child)
-        aws.ec2.Route(
-            f"{name}-default",
-            route_table_id=table.id,
-            destination_cidr_block="0.0.0.0/0",
-            nat_gateway_id=nat.id,
-            opts=child,
-        )
-        aws.ec2.RouteTableAssociation(
-            f"{name}-rta", subnet_id=subnet.id, route_table_id=table.id, opts=child
-        )
+
+def managed_vpc_args(s: NetworkSettings, region: str) -> awsx.ec2.VpcArgs:
+    """The awsx VPC: our subnet plan, the NAT strategy, and an S3 gateway endpoint.
+
+    ECR stores image layers in S3, so without the gateway endpoint every layer a task pulls in
+    a private subnet is billed as NAT data processing; the gateway endpoint itself is free
+    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html). With
+    `vpcEndpointStrategy: Auto`, awsx puts a Gateway endpoint on every route table it creates.
+    """
+    blocks = subnet_blocks(s.cidr, s.az_count)
+    tier = awsx.ec2.SubnetType
+    nat = (
+        awsx.ec2.NatGatewayStrategy.SINGLE
+        if s.nat_gateways == 1
+        else awsx.ec2.NatGatewayStrategy.ONE_PER_AZ
+    )
+    return awsx.ec2.VpcArgs(
+        cidr_block=s.cidr,
+        number_of_availability_zones=s.az_count,
+        enable_dns_support=True,
+        enable_dns_hostnames=True,
+        subnet_strategy=awsx.ec2.SubnetAllocationStrategy.AUTO,
+        subnet_specs=[
+            awsx.ec2.SubnetSpecArgs(
+                type=tier.PRIVATE,
+                name="private",
+                cidr_blocks=[private for _, private in blocks],
+                tags={TIER_TAG: "private"},
+            ),
+            awsx.ec2.SubnetSpecArgs(
+                type=tier.PUBLIC,
+                name="public",
+                cidr_blocks=[public for public, _ in blocks],
+                tags={TIER_TAG: "public"},
+            ),
+        ],
+        nat_gateways=awsx.ec2.NatGatewayConfigurationArgs(strategy=nat),
+        vpc_endpoint_strategy=awsx.ec2.VpcEndpointStrategy.AUTO,
+        vpc_endpoint_specs=[
+            awsx.ec2.VpcEndpointSpecArgs(
+                service_name=f"com.amazonaws.{region}.s3", vpc_endpoint_type="Gateway"
+            )
+        ],
+    )
 
 
 def default_subnet_filters(vpc_id: str) -> list[aws.ec2.GetSubnetsFilterArgs]:
@@ -161,13 +147,6 @@ def default_subnet_filters(vpc_id: str) -> list[aws.ec2.GetSubnetsFilterArgs]:
         aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_id]),
         aws.ec2.GetSubnetsFilterArgs(name="default-for-az", values=["true"]),
     ]
-
-
-def _nth(index: int) -> Callable[[list[str]], str]:
-    def pick(names: list[str]) -> str:
-        return names[index]
-
-    return pick
 
 
 def subnet_blocks(cidr: str, az_count: int) -> list[tuple[str, str]]:

@@ -71,6 +71,19 @@ def _arn(service: str, resource: str, region: str = REGION) -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
 
+def component_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """What a multi-language (remote) component would report; its children stay invisible."""
+    if typ == "awsx:ec2:Vpc":
+        zones = range(int(inputs["numberOfAvailabilityZones"]))
+        return {
+            "vpcId": f"{name}-vpc-id",
+            "privateSubnetIds": [f"{name}-private-{i}-id" for i in zones],
+            "publicSubnetIds": [f"{name}-public-{i}-id" for i in zones],
+            "isolatedSubnetIds": [],
+        }
+    return {}
+
+
 def mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911
     """What the provider would report after creating `typ` (the fields the program reads)."""
     if typ == "aws:sqs/queue:Queue":
@@ -100,6 +113,7 @@ def mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         secret = _arn("secretsmanager", "secret:rds!db-mock-AbCdEf")
         return {
             "address": f"{inputs['identifier']}.mock.{REGION}.rds.amazonaws.com",
+            "resourceId": "db-MOCKRESOURCEID0123456789",
             "masterUserSecrets": [
                 {
                     "secretArn": secret,
@@ -134,7 +148,7 @@ class StackMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if not args.custom:
-            return "", {}
+            return "", component_outputs(args.typ, args.name, args.inputs)
         outputs = {**args.inputs, **mock_outputs(args.typ, args.name, args.inputs)}
         return f"{args.name}-id", outputs
 
@@ -157,6 +171,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     "urn": response.urn,
                     "parent": request.parent,
                     "custom": request.custom,
+                    "remote": request.remote,
                     "inputs": rpc.deserialize_properties(request.object),
                     "outputs": registration.state,
                     "id": registration.id,

@@ -23,14 +23,14 @@ from components.alerts import (
     metric_alarm,
     start_failed_pattern,
 )
-from components.iam import allow, document, role_policy, service_role
+from components.dbaccess import DatabaseEndpoint, app_database_grants, database_environment
+from components.iam import Statement, allow, document, role_policy, service_role
 from components.queue import tls_only_policy
 from components.settings import ScannerSettings
 from components.tasks import (
     Container,
     FargateTask,
     container_definitions,
-    database_environment,
     execution_role,
     fargate_task,
     log_group,
@@ -87,7 +87,15 @@ class ScannerSchedule(pulumi.ComponentResource):
         family = f"jobping-{args.environment}-scanner"
         logs = log_group(name, args.log_retention_days, self)
         task_role = self._task_role(name, args)
-        exec_role = execution_role(name, args.account_id, args.repository_arn, logs, self)
+        exec_role = execution_role(
+            name,
+            args.account_id,
+            args.repository_arn,
+            logs,
+            self,
+            secret_arn=args.database.secret_arn,
+            secret_kms_key_arn=args.database.secret_kms_key_arn,
+        )
         self.task_definition = fargate_task(
             name,
             FargateTask(
@@ -115,12 +123,15 @@ class ScannerSchedule(pulumi.ComponentResource):
         inputs += [db.host, db.port, db.secret_arn]
 
         def build(v: list[Any]) -> str:
+            endpoint = DatabaseEndpoint(
+                host=v[4], port=int(v[5]), name=db.name, secret_arn=v[6], app_user=db.app_user
+            )
             environment = {
                 envvars.JOB_QUEUE_URL: v[3],
                 envvars.AWS_REGION: v[2],
                 envvars.SCANNER_SOURCES: args.settings.sources,
                 envvars.LOG_FORMAT: "json",
-                **database_environment(v[4], int(v[5]), db.name, v[6]),
+                **database_environment(endpoint),
             }
             return container_definitions(
                 Container(
@@ -130,7 +141,8 @@ class ScannerSchedule(pulumi.ComponentResource):
                     environment=environment,
                     log_group=v[1],
                     region=v[2],
-                )
+                ),
+                migrate=endpoint,
             )
 
         return pulumi.Output.all(*inputs).apply(build)
@@ -140,10 +152,12 @@ class ScannerSchedule(pulumi.ComponentResource):
             f"{name}-task-role",
             "ecs-tasks.amazonaws.com",
             args.account_id,
-            "JobPing scanner: send to the job queue, read the DB secret",
+            "JobPing scanner: send to the job queue, connect to the database",
             self,
         )
-        policy = pulumi.Output.all(args.queue_arn, args.database.secret_arn).apply(
+        db = args.database
+        database = app_database_grants(db.secret_arn, db.app_user_arn, db.secret_kms_key_arn)
+        policy = pulumi.Output.all(args.queue_arn, database).apply(
             lambda v: scanner_task_policy(v[0], v[1])
         )
         role_policy(f"{name}-task-policy", role, policy, self)
@@ -261,12 +275,9 @@ class ScannerSchedule(pulumi.ComponentResource):
         )
 
 
-def scanner_task_policy(queue_arn: str, secret_arn: str) -> str:
-    """The scanner may send to the job queue and read the database secret; nothing else."""
-    return document(
-        allow("EnqueueJobs", ["sqs:SendMessage"], [queue_arn]),
-        allow("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [secret_arn]),
-    )
+def scanner_task_policy(queue_arn: str, database: list[Statement]) -> str:
+    """The scanner may send to the job queue and connect to the database; nothing else."""
+    return document(allow("EnqueueJobs", ["sqs:SendMessage"], [queue_arn]), *database)
 
 
 def scheduler_policy(

@@ -57,7 +57,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def load_settings(config: pulumi.Config | None = None) -> Settings:
     """Read and validate the `jobping:` settings of the current stack."""
     config = config or pulumi.Config(NAMESPACE)
-    return parse_settings(lambda key: _read(config, key))
+    region = pulumi.Config("aws").get("region")
+    return parse_settings(lambda key: _read(config, key), region=region)
 
 
 def _read(config: pulumi.Config, key: str) -> Any:
@@ -68,7 +69,7 @@ def _read(config: pulumi.Config, key: str) -> Any:
         return config.get(key)
 
 
-def parse_settings(read: Any) -> Settings:
+def parse_settings(read: Any, region: str | None = None) -> Settings:
     """Build `Settings` from a `read(key) -> value` function (the stack file's values)."""
     environment = read("environment")
     if not isinstance(environment, str) or not re.fullmatch(r"[a-z][a-z0-9-]{1,15}", environment):
@@ -84,6 +85,7 @@ def parse_settings(read: Any) -> Settings:
         alarm_email=_email(read("alarmEmail")),
         ses_identity_arn=_optional_arn("jobping:sesIdentityArn", read("sesIdentityArn")),
         policy_advisories=_advisories(read("policyAdvisories")),
+        region=region,
     )
     _check_environment(settings)
     check_capacity(settings)
@@ -178,11 +180,15 @@ def _network(f: Fields) -> NetworkSettings:
     if not re.fullmatch(r"10\.\d{1,3}\.0\.0/16", cidr):
         raise SettingsError(f.path("cidr"), "must be a 10.x.0.0/16 block")
     az_count = f.integer("azCount", d.az_count, 2, 3)
+    nat_gateways = f.integer("natGateways", d.nat_gateways, 1, az_count)
+    if nat_gateways not in (1, az_count):
+        # awsx's NAT strategies: Single or OnePerAz (components/network.py).
+        raise SettingsError(f.path("natGateways"), f"must be 1 or azCount ({az_count})")
     return NetworkSettings(
         mode="managed" if mode == "managed" else "defaultVpc",
         cidr=cidr,
         az_count=az_count,
-        nat_gateways=f.integer("natGateways", d.nat_gateways, 1, az_count),
+        nat_gateways=nat_gateways,
     )
 
 
@@ -196,6 +202,7 @@ def _database(f: Fields) -> DatabaseSettings:
             host=f.text("host"),
             secret_arn=_arn(f.path("secretArn"), f.text("secretArn"), "secretsmanager"),
             security_group_id=f.optional_text("securityGroupId"),
+            secret_kms_key_arn=_optional_key_arn(f),
         )
     return DatabaseSettings(
         name=f.text("name", d.name),
@@ -207,7 +214,16 @@ def _database(f: Fields) -> DatabaseSettings:
         multi_az=f.boolean("multiAz", d.multi_az),
         deletion_protection=f.boolean("deletionProtection", d.deletion_protection),
         backup_retention_days=f.integer("backupRetentionDays", d.backup_retention_days, 7, 35),
+        apply_immediately=f.boolean("applyImmediately", d.apply_immediately),
     )  # fmt: skip
+
+
+def _optional_key_arn(f: Fields) -> str | None:
+    """A KMS key ARN (not an alias: IAM matches `kms:Decrypt` on the key's ARN)."""
+    value = f.optional_text("secretKmsKeyArn")
+    if value is not None and ":key/" not in _arn(f.path("secretKmsKeyArn"), value, "kms"):
+        raise SettingsError(f.path("secretKmsKeyArn"), "must be a key ARN (…:key/<id>)")
+    return value
 
 
 def _log_retention(value: Any) -> int:

@@ -98,7 +98,7 @@ class NetworkSettings:
     az_count: int = 2
     """`azCount` (managed): zones, each with one public and one private subnet."""
     nat_gateways: int = 1
-    """`natGateways` (managed): NAT gateways; zones without one share the last."""
+    """`natGateways` (managed): 1 (one shared NAT gateway) or `azCount` (one per zone)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,12 +123,16 @@ class DatabaseSettings:
     """`deletionProtection` (create only): block deletion (must be on in prod)."""
     backup_retention_days: int = 7
     """`backupRetentionDays` (create only): days automated backups are kept."""
+    apply_immediately: bool = False
+    """`applyImmediately` (create only): apply RDS changes now, not in the maintenance window."""
     host: str | None = None
     """`host` (existing only): the endpoint address."""
     secret_arn: str | None = None
     """`secretArn` (existing only): the Secrets Manager secret with `username`/`password`."""
     security_group_id: str | None = None
     """`securityGroupId` (existing, optional): the DB's SG, to admit the task SG."""
+    secret_kms_key_arn: str | None = None
+    """`secretKmsKeyArn` (existing, optional): the customer-managed KMS key of `secretArn`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +159,8 @@ class Settings:
     """`sesIdentityArn`: the SES identity the worker may send from (notifier off if unset)."""
     policy_advisories: dict[str, str] = field(default_factory=dict)
     """`policyAdvisories`: rule id -> why it is advisory here (never allowed in prod)."""
+    region: str | None = None
+    """`aws:region` (the provider's setting): names the managed VPC's S3 endpoint service."""
 
     @property
     def is_production(self) -> bool:

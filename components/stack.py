@@ -26,7 +26,7 @@ def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[s
     aws_ctx = context or AwsContext.current()
     alarms = AlarmTopic("alarms", AlarmTopicArgs(context=aws_ctx, email=settings.alarm_email))
     jobs = JobQueue("jobs", JobQueueArgs(settings=settings.queue, alarm_topic_arn=alarms.topic.arn))
-    network = Network("network", NetworkArgs(settings=settings.network))
+    network = Network("network", NetworkArgs(settings=settings.network, region=settings.region))
     database = Database(
         "db",
         DatabaseArgs(
@@ -37,6 +37,8 @@ def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[s
             subnets_private=network.private,
             task_security_group_id=network.task_security_group.id,
             account_id=aws_ctx.account_id,
+            region=aws_ctx.region,
+            partition=aws_ctx.partition,
             log_retention_days=settings.log_retention_days,
         ),
     )
@@ -45,7 +47,13 @@ def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[s
         ContainerImageArgs(context=PROJECT_ROOT, architecture=settings.worker.architecture),
     )
     db_ref = DatabaseRef(
-        host=database.host, port=database.port, name=database.name, secret_arn=database.secret_arn
+        host=database.host,
+        port=database.port,
+        name=database.name,
+        secret_arn=database.secret_arn,
+        app_user=database.app_user,
+        app_user_arn=database.app_user_arn,
+        secret_kms_key_arn=database.secret_kms_key_arn,
     )
     # The default VPC has public subnets and no NAT: tasks there need a public IP (dev only).
     placement = Placement(

@@ -3,6 +3,10 @@
 Pure functions build the JSON (container definitions, policy documents); `fargate_task` and
 `execution_role` declare the resources. The image runs as uid/gid 10001 with a read-only root
 filesystem; `/tmp` is its only writable path (a task volume, since Fargate has no tmpfs).
+
+Database privileges are split: a non-essential `migrate` container runs first with the owner's
+credentials (injected by ECS from the secret, read by the execution role), and the application
+container connects as a least-privilege role, with IAM tokens when the database supports them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.dbaccess import DatabaseEndpoint, endpoint_environment, secret_statements
 from components.iam import allow, document, role_policy, service_role
 from jobping import envvars
 
@@ -25,6 +30,9 @@ TMP_VOLUME = "tmp"
 TMP_PATH = "/tmp"  # noqa: S108  # a container path, not this machine's
 #: ECR's token call has no resource-level permission: the one action granted on "*".
 ECR_TOKEN_ACTION = "ecr:GetAuthorizationToken"  # noqa: S105  # an action name
+#: The container that applies the migrations before the application starts.
+MIGRATE_CONTAINER = "migrate"
+MIGRATE_STOP_TIMEOUT = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,8 +59,8 @@ class Container:
     """TCP container port to map, or none."""
 
 
-def container_definitions(c: Container) -> str:
-    """The task's `containerDefinitions` JSON (one essential, hardened container)."""
+def _definition(c: Container) -> dict[str, Any]:
+    """One essential, hardened container definition."""
     definition: dict[str, Any] = {
         "name": c.name,
         "image": c.image,
@@ -84,12 +92,59 @@ def container_definitions(c: Container) -> str:
             "retries": 3,
             "startPeriod": 30,
         }
-    return json.dumps([definition], sort_keys=True)
+    return definition
 
 
-def execution_policy(repository_arn: str, log_group_arn: str) -> str:
-    """Pull from this one repository and write to this one log group."""
-    return document(
+def container_definitions(c: Container, migrate: DatabaseEndpoint | None = None) -> str:
+    """The task's `containerDefinitions` JSON: the application, and its `migrate` step if given.
+
+    With `migrate`, a non-essential `migrate` container applies the schema with the owner's
+    credentials (ECS injects them from the secret into that container only) and the application
+    starts only after it exited 0 (`dependsOn` `SUCCESS`): new code never runs on an old schema,
+    and the long-running application never holds the owner's password.
+    """
+    app = _definition(c)
+    if migrate is None:
+        return json.dumps([app], sort_keys=True)
+    app["dependsOn"] = [{"containerName": MIGRATE_CONTAINER, "condition": "SUCCESS"}]
+    return json.dumps([app, migrate_definition(c, migrate)], sort_keys=True)
+
+
+def migrate_definition(app: Container, db: DatabaseEndpoint) -> dict[str, Any]:
+    """`python -m jobping migrate` as the owner, in the application's image, logs and hardening."""
+    definition = _definition(
+        Container(
+            name=MIGRATE_CONTAINER,
+            image=app.image,
+            command=["python", "-m", "jobping", "migrate"],
+            environment={
+                envvars.AWS_REGION: app.region,
+                envvars.LOG_FORMAT: "json",
+                **endpoint_environment(db),
+            },
+            log_group=app.log_group,
+            region=app.region,
+            stop_timeout=MIGRATE_STOP_TIMEOUT,
+        )
+    )
+    definition["essential"] = False
+    # ECS reads the JSON keys of the secret at task start with the execution role
+    # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html).
+    definition["secrets"] = [
+        {"name": envvars.DATABASE_USER, "valueFrom": f"{db.secret_arn}:username::"},
+        {"name": envvars.DATABASE_PASSWORD, "valueFrom": f"{db.secret_arn}:password::"},
+    ]
+    return definition
+
+
+def execution_policy(
+    repository_arn: str,
+    log_group_arn: str,
+    secret_arn: str | None = None,
+    secret_kms_key_arn: str | None = None,
+) -> str:
+    """Pull from this one repository, write to this one log group, inject this one secret."""
+    statements = [
         allow("EcrToken", [ECR_TOKEN_ACTION], ["*"]),
         allow(
             "PullImage",
@@ -97,7 +152,10 @@ def execution_policy(repository_arn: str, log_group_arn: str) -> str:
             [repository_arn],
         ),
         allow("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
-    )
+    ]
+    if secret_arn:
+        statements += secret_statements("InjectOwnerSecret", secret_arn, secret_kms_key_arn)
+    return document(*statements)
 
 
 def execution_role(
@@ -106,20 +164,23 @@ def execution_role(
     repository_arn: pulumi.Input[str],
     log_group: aws.cloudwatch.LogGroup,
     parent: pulumi.Resource,
+    *,
+    secret_arn: pulumi.Input[str] | None = None,
+    secret_kms_key_arn: str | None = None,
 ) -> aws.iam.Role:
-    """The role ECS uses to start the task (image pull, log stream); never the app's role."""
+    """The role ECS uses to start the task (image pull, logs, the migrate container's secret)."""
     role = service_role(
         f"{name}-execution-role",
         "ecs-tasks.amazonaws.com",
         account_id,
-        "ECS task execution: pull the JobPing image, write its logs",
+        "ECS task execution: pull the JobPing image, write its logs, inject the owner secret",
         parent,
     )
     role_policy(
         f"{name}-execution-policy",
         role,
-        pulumi.Output.all(repository_arn, log_group.arn).apply(
-            lambda v: execution_policy(v[0], v[1])
+        pulumi.Output.all(repository_arn, log_group.arn, secret_arn).apply(
+            lambda v: execution_policy(v[0], v[1], v[2], secret_kms_key_arn)
         ),
         parent,
     )
@@ -174,14 +235,3 @@ def fargate_task(name: str, task: FargateTask, parent: pulumi.Resource) -> aws.e
         execution_role_arn=task.execution_role.arn,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-
-
-def database_environment(host: str, port: int, name: str, secret_arn: str) -> dict[str, str]:
-    """Where the database is and which secret holds its credentials; never a password."""
-    return {
-        envvars.DATABASE_HOST: host,
-        envvars.DATABASE_PORT: str(port),
-        envvars.DATABASE_NAME: name,
-        envvars.DATABASE_SECRET_ARN: secret_arn,
-        envvars.DATABASE_SSLMODE: "verify-full",
-    }

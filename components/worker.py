@@ -8,7 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import allow, document, role_policy, service_role
+from components.dbaccess import DatabaseEndpoint, app_database_grants, database_environment
+from components.iam import Statement, allow, document, role_policy, service_role
 from components.scaling import QueueScaling, QueueScalingArgs
 from components.settings import WorkerSettings
 from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT
@@ -16,7 +17,6 @@ from components.tasks import (
     Container,
     FargateTask,
     container_definitions,
-    database_environment,
     execution_role,
     fargate_task,
     log_group,
@@ -43,7 +43,13 @@ class DatabaseRef:
     name: str
     """Database name."""
     secret_arn: pulumi.Input[str]
-    """ARN of the Secrets Manager secret holding `username` and `password`."""
+    """ARN of the Secrets Manager secret with the owner's `username` and `password`."""
+    app_user: str | None = None
+    """IAM database user the application connects as (None: it reads `secret_arn`)."""
+    app_user_arn: pulumi.Input[str] | None = None
+    """The `rds-db:connect` resource of `app_user`."""
+    secret_kms_key_arn: str | None = None
+    """Customer-managed KMS key of `secret_arn`, if any."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +135,13 @@ class WorkerService(pulumi.ComponentResource):
                 containers=self._containers(args),
                 task_role=self._task_role(name, args),
                 execution_role=execution_role(
-                    name, args.account_id, args.repository_arn, self.log_group, self
+                    name,
+                    args.account_id,
+                    args.repository_arn,
+                    self.log_group,
+                    self,
+                    secret_arn=args.database.secret_arn,
+                    secret_kms_key_arn=args.database.secret_kms_key_arn,
                 ),
             ),
             self,
@@ -160,6 +172,9 @@ class WorkerService(pulumi.ComponentResource):
         inputs += [db.host, db.port, db.secret_arn]
 
         def build(v: list[Any]) -> str:
+            endpoint = DatabaseEndpoint(
+                host=v[4], port=int(v[5]), name=db.name, secret_arn=v[6], app_user=db.app_user
+            )
             environment = {
                 envvars.JOB_QUEUE_URL: v[3],
                 envvars.AWS_REGION: v[2],
@@ -168,7 +183,7 @@ class WorkerService(pulumi.ComponentResource):
                 envvars.HEALTH_PORT: str(envvars.DEFAULT_HEALTH_PORT),
                 envvars.LOG_FORMAT: "json",
                 envvars.NOTIFIER: "ses" if args.ses_identity_arn else "log",
-                **database_environment(v[4], int(v[5]), db.name, v[6]),
+                **database_environment(endpoint),
             }
             if args.ses_identity_arn:
                 environment[envvars.SES_FROM_ADDRESS] = ses_address(args.ses_identity_arn)
@@ -183,7 +198,8 @@ class WorkerService(pulumi.ComponentResource):
                     stop_timeout=s.stop_timeout_seconds,
                     health_check=HEALTH_CHECK,
                     port=envvars.DEFAULT_HEALTH_PORT,
-                )
+                ),
+                migrate=endpoint,
             )
 
         return pulumi.Output.all(*inputs).apply(build)
@@ -193,7 +209,7 @@ class WorkerService(pulumi.ComponentResource):
             f"{name}-task-role",
             "ecs-tasks.amazonaws.com",
             args.account_id,
-            "JobPing worker: consume the job queue, dead-letter, read the DB secret",
+            "JobPing worker: consume the job queue, dead-letter, connect to the database",
             self,
         )
         tasks = pulumi.Output.format(
@@ -203,7 +219,9 @@ class WorkerService(pulumi.ComponentResource):
             args.account_id,
             self.cluster.name,
         )
-        values = [args.queue_arn, args.dlq_arn, args.database.secret_arn, tasks]
+        db = args.database
+        database = app_database_grants(db.secret_arn, db.app_user_arn, db.secret_kms_key_arn)
+        values = [args.queue_arn, args.dlq_arn, database, tasks]
         policy = pulumi.Output.all(*values).apply(
             lambda v: worker_task_policy(v[0], v[1], v[2], v[3], args.ses_identity_arn)
         )
@@ -279,11 +297,11 @@ def ses_address(identity_arn: str) -> str:
 def worker_task_policy(
     queue_arn: str,
     dlq_arn: str,
-    secret_arn: str,
+    database: list[Statement],
     tasks_arn: str,
     ses_identity_arn: str | None,
 ) -> str:
-    """The worker's permissions: consume the queue, dead-letter, one secret, own protection."""
+    """The worker's permissions: consume the queue, dead-letter, the database, own protection."""
     statements = [
         allow(
             "ConsumeJobQueue",
@@ -300,7 +318,7 @@ def worker_task_policy(
             ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
             [dlq_arn],
         ),
-        allow("ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [secret_arn]),
+        *database,
         allow(
             "ScaleInProtection", ["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"], [tasks_arn]
         ),

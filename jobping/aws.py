@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from jobping.settings import AwsSettings
 
-Service = Literal["sqs", "secretsmanager", "sesv2", "bedrock-runtime", "cloudwatch"]
+Service = Literal["sqs", "secretsmanager", "sesv2", "bedrock-runtime", "cloudwatch", "rds"]
 
 
 def client_config(
@@ -53,6 +53,8 @@ def make_client(
 def make_client(
     service: Literal["cloudwatch"], aws: AwsSettings, **kw: Any
 ) -> CloudWatchClient: ...
+@overload  # only generate_db_auth_token is used (typed by jobping.dbauth.TokenSigner)
+def make_client(service: Literal["rds"], aws: AwsSettings, **kw: Any) -> Any: ...
 def make_client(service: Service, aws: AwsSettings, **config: Any) -> Any:
     """Build a client for `service` in the configured region and endpoint.
 

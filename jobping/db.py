@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
+from jobping.dbauth import login_conninfo
+
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from jobping.dbauth import TokenSigner
     from jobping.settings import DatabaseSettings
 
 log = logging.getLogger(__name__)
@@ -61,11 +64,16 @@ def secret_conninfo(
 
 
 def conninfo_for(
-    settings: DatabaseSettings, secrets: SecretsManagerClient | None = None
+    settings: DatabaseSettings,
+    secrets: SecretsManagerClient | None = None,
+    signer: TokenSigner | None = None,
 ) -> str | Callable[[], str]:
-    """The pool's conninfo: the URL as given, or a per-connection secret lookup."""
+    """The pool's conninfo: the URL, an IAM or owner log-in (`jobping.dbauth`), or the secret."""
     if settings.database_url:
         return settings.database_url
+    login = login_conninfo(settings, signer)
+    if login is not None:
+        return login
     if secrets is None or settings.database_secret_arn is None or settings.database_host is None:
         raise CredentialsError("DATABASE_SECRET_ARN needs a Secrets Manager client and a host")
     return secret_conninfo(

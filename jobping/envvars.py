@@ -15,6 +15,11 @@ DATABASE_HOST: Final = "DATABASE_HOST"
 DATABASE_PORT: Final = "DATABASE_PORT"
 DATABASE_NAME: Final = "DATABASE_NAME"
 DATABASE_SSLMODE: Final = "DATABASE_SSLMODE"
+#: Owner credentials for `jobping migrate`, injected by ECS from the secret (never `environment`).
+DATABASE_USER: Final = "DATABASE_USER"
+DATABASE_PASSWORD: Final = "DATABASE_PASSWORD"  # noqa: S105  # a name, not a secret
+#: The application's database user when it logs in with IAM authentication tokens (RDS).
+DATABASE_IAM_USER: Final = "DATABASE_IAM_USER"
 AWS_REGION: Final = "AWS_REGION"
 AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
 WORKER_CONCURRENCY: Final = "WORKER_CONCURRENCY"
@@ -33,6 +38,8 @@ SES_FROM_ADDRESS: Final = "SES_FROM_ADDRESS"
 #: Set by ECS in every task (the agent's endpoint); the worker's task protection uses it.
 ECS_AGENT_URI: Final = "ECS_AGENT_URI"
 
+#: The least-privilege role the migrations create for the running worker and scanner.
+APP_DATABASE_USER: Final = "jobping_runtime"
 #: Port the worker's health server listens on when HEALTH_PORT is not set.
 DEFAULT_HEALTH_PORT: Final = 8080
 #: Path of the worker's health endpoint (the container health check calls it).

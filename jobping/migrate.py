@@ -5,6 +5,11 @@ with its row in `schema_migrations`, so a failure leaves no half-applied version
 whole run holds a session advisory lock: two processes starting together (two worker tasks after
 a deploy) serialize, and the second finds nothing left to do. An applied file whose text has
 changed since is an error: migrations are append-only.
+
+Versions need not be contiguous: every version missing from the database is applied, in order,
+so a file merged with a lower number than one already applied still runs (after it, with a
+warning). Migrations run as the database owner (on AWS, the `migrate` step of each task); the
+application's role may not change the schema, and a run as that role stops with that reason.
 """
 
 from __future__ import annotations
@@ -77,9 +82,16 @@ def migrate(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[int]:
             done = []
             for migration in migrations:
                 if migration.version not in applied:
+                    if applied and migration.version < max(applied):
+                        log.warning("applying a migration out of order", extra=_fields(migration))
                     _apply(conn, migration)
                     done.append(migration.version)
             return done
+        except psycopg.errors.InsufficientPrivilege as error:
+            raise MigrationError(
+                f"role {conn.info.user} may not change the schema ({error.diag.message_primary}):"
+                " run migrations as the database owner, not as the application's role"
+            ) from error
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
 
@@ -109,4 +121,8 @@ def _apply(conn: psycopg.Connection[tuple[object, ...]], migration: Migration) -
             "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
             (migration.version, migration.name, migration.checksum),
         )
-    log.info("applied migration", extra={"version": migration.version, "migration": migration.name})
+    log.info("applied migration", extra=_fields(migration))
+
+
+def _fields(migration: Migration) -> dict[str, object]:
+    return {"version": migration.version, "migration": migration.name}

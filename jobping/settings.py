@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AnyUrl, BeforeValidator, Field, ValidationError, model_validator
+from pydantic import AnyUrl, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobping import envvars
@@ -28,8 +28,10 @@ def _upper(value: object) -> object:
 class DatabaseSettings(BaseSettings):
     """Where Postgres is and how to authenticate.
 
-    Either `DATABASE_URL` (a libpq URL), or `DATABASE_SECRET_ARN` plus host and name, in which
-    case the credentials are read from Secrets Manager each time a connection is opened.
+    One of: `DATABASE_URL` (a libpq URL); `DATABASE_SECRET_ARN` (credentials read from Secrets
+    Manager each time a connection opens); `DATABASE_IAM_USER` (an IAM authentication token made
+    per connection, RDS); or `DATABASE_USER` + `DATABASE_PASSWORD` (injected by ECS into the
+    `migrate` step). All but the URL need `DATABASE_HOST`.
     """
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
@@ -40,18 +42,39 @@ class DatabaseSettings(BaseSettings):
     database_port: int = Field(default=5432, ge=1, le=65535)
     database_name: str = Field(default="jobping", min_length=1)
     database_sslmode: SslMode = "prefer"
+    database_iam_user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    database_user: str | None = Field(default=None, min_length=1)
+    database_password: SecretStr | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one_credential_source(self) -> DatabaseSettings:
-        if self.database_url and self.database_secret_arn:
+        if (self.database_user is None) != (self.database_password is None):
             raise ValueError(
-                f"set either {envvars.DATABASE_URL} or {envvars.DATABASE_SECRET_ARN}, not both"
+                f"set {envvars.DATABASE_USER} and {envvars.DATABASE_PASSWORD} together"
             )
-        if not self.database_url and not self.database_secret_arn:
-            raise ValueError(f"{envvars.DATABASE_URL} or {envvars.DATABASE_SECRET_ARN} is required")
-        if self.database_secret_arn and not self.database_host:
+        given = [
+            name
+            for name, value in (
+                (envvars.DATABASE_URL, self.database_url),
+                (envvars.DATABASE_SECRET_ARN, self.database_secret_arn),
+                (envvars.DATABASE_IAM_USER, self.database_iam_user),
+                (envvars.DATABASE_USER, self.database_user),
+            )
+            if value
+        ]
+        if len(given) > 1:
+            raise ValueError(f"set one of {' or '.join(given)}, not both")
+        if not given:
             raise ValueError(
-                f"{envvars.DATABASE_HOST} is required with {envvars.DATABASE_SECRET_ARN}"
+                f"{envvars.DATABASE_URL} or {envvars.DATABASE_SECRET_ARN} is required "
+                f"(or {envvars.DATABASE_IAM_USER}, or {envvars.DATABASE_USER} with a password)"
+            )
+        if given[0] != envvars.DATABASE_URL and not self.database_host:
+            raise ValueError(f"{envvars.DATABASE_HOST} is required with {given[0]}")
+        if self.database_iam_user and not self.database_sslmode.startswith(("require", "verify")):
+            # An IAM token is a 15-minute password: RDS accepts it over TLS only.
+            raise ValueError(
+                f"{envvars.DATABASE_IAM_USER} needs {envvars.DATABASE_SSLMODE} >= require"
             )
         return self
 

@@ -170,6 +170,26 @@ def ecs_no_secrets_in_env(_: str, props: Props) -> Iterable[str]:
                 yield f"container {c.get('name')}: environment variable {name} looks secret"
 
 
+#: Names the owner's credentials are injected under (jobping.envvars: DATABASE_USER/PASSWORD).
+_OWNER_SECRETS = frozenset({"DATABASE_USER", "DATABASE_PASSWORD"})
+
+
+@resource_rule("ecs-db-owner-init-only", "ECS.8, RDS least privilege (IAM DB auth)",
+               t.TASK_DEFINITION)  # fmt: skip
+def ecs_db_owner_init_only(_: str, props: Props) -> Iterable[str]:
+    """The database owner's credentials reach only a non-essential step the app waits for."""
+    cs = containers(props)
+    owners = [c for c in cs if {s.get("name") for s in as_list(c.get("secrets"))} & _OWNER_SECRETS]
+    for owner in owners:
+        name = owner.get("name")
+        if owner.get("essential") is not False:
+            yield f"container {name} holds the database owner's credentials and is essential"
+        for app in (c for c in cs if c.get("essential") is not False and c is not owner):
+            waits = {"containerName": name, "condition": "SUCCESS"}
+            if waits not in as_list(app.get("dependsOn")):
+                yield f"container {app.get('name')} does not wait for {name} to succeed"
+
+
 @resource_rule("ecs-separate-roles", "CKV_AWS_249", t.TASK_DEFINITION)
 def ecs_separate_roles(_: str, props: Props) -> Iterable[str]:
     """The execution role and the task role are set and different."""

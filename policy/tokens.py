@@ -25,6 +25,8 @@ DEFAULT_SECURITY_GROUP: Final = "aws:ec2/defaultSecurityGroup:DefaultSecurityGro
 INGRESS_RULE: Final = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS_RULE: Final = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 VPC: Final = "aws:ec2/vpc:Vpc"
+#: pulumi-awsx's VPC component (a remote component: its children exist only at a real preview).
+AWSX_VPC: Final = "awsx:ec2:Vpc"
 SUBNET: Final = "aws:ec2/subnet:Subnet"
 DB_INSTANCE: Final = "aws:rds/instance:Instance"
 DB_SUBNET_GROUP: Final = "aws:rds/subnetGroup:SubnetGroup"

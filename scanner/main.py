@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from jobping import logs, settings
 from jobping.aws import count_requests, make_client
 from jobping.db import conninfo_for, open_pool
-from jobping.migrate import migrate
 from scanner.config import SourcesConfigError, load_sources
 from scanner.http import Fetcher
 from scanner.http import make_client as make_http_client
@@ -114,8 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"scanner: invalid setting SCANNER_SOURCES: {error}\n")
         return settings.EXIT_BAD_CONFIG
     secrets = make_client("secretsmanager", config) if config.database_secret_arn else None
+    # The schema is the `migrate` step's job (it runs before this container, as the owner):
+    # this process logs in as a role that may not change it.
     conninfo = conninfo_for(config, secrets)
-    migrate(conninfo if isinstance(conninfo, str) else conninfo())
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from infra_snapshot import ROOT, STACKS, Snapshot, finish, start
+import yaml
+from infra_snapshot import ROOT, STACKS, Snapshot, finish, stack_file_config, start
+
+#: An existing server whose secret is encrypted with a customer-managed key (`existing` stack).
+EXISTING_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jobping-db-AbCdEf"
+EXISTING_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +37,27 @@ def dev(snapshots: dict[str, Snapshot]) -> Snapshot:
 def prod(snapshots: dict[str, Snapshot]) -> Snapshot:
     """The prod stack."""
     return snapshots["prod"]
+
+
+def write_stack_file(directory: Path, stack: str, config: dict[str, object]) -> Path:
+    """A `Pulumi.<stack>.yaml` holding `config`, for a variant of a real stack file."""
+    path = directory / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+@pytest.fixture(scope="session")
+def existing(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    """Dev's stack file, but on an existing server whose secret a customer-managed key protects."""
+    config = stack_file_config("dev")
+    config["jobping:database"] = {
+        "mode": "existing",
+        "host": "db.example.internal",
+        "port": 5432,
+        "name": "jobping",
+        "secretArn": EXISTING_SECRET,
+        "secretKmsKeyArn": EXISTING_KEY,
+        "securityGroupId": "sg-0123456789abcdef0",
+    }
+    path = write_stack_file(tmp_path_factory.mktemp("stacks"), "existing", config)
+    return finish(start(path))

@@ -57,11 +57,11 @@ class Snapshot:
         return parents[0] if parents else None
 
     def resources(self) -> list[Resource]:
-        """Custom resources as the policy rules see them."""
+        """Custom resources and remote (multi-language) components, as the policy rules see them."""
         return [
             Resource(type=r["type"], name=r["name"], props=r["inputs"], state=r["outputs"])
             for r in self.records
-            if r["custom"]
+            if r["custom"] or r.get("remote")
         ]
 
 

@@ -46,9 +46,20 @@ def test_every_role_trusts_one_service_for_this_account(stack: Snapshot) -> None
         assert "managedPolicyArns" not in role["inputs"]
 
 
+def master_secret(stack: Snapshot) -> str:
+    """The RDS-managed master user secret's ARN."""
+    secret: str = stack.named("db-instance")["outputs"]["masterUserSecrets"][0]["secretArn"]
+    return secret
+
+
+def app_user_arn(stack: Snapshot) -> str:
+    """The `rds-db:connect` resource of the application's database user."""
+    resource_id = stack.named("db-instance")["outputs"]["resourceId"]
+    return f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{resource_id}/jobping_runtime"
+
+
 def test_worker_consumes_the_queue_and_cannot_send_to_it(stack: Snapshot) -> None:
     queue, dlq = stack.outputs["queueArn"], stack.named("jobs-dlq")["outputs"]["arn"]
-    secret = stack.named("db-instance")["outputs"]["masterUserSecrets"][0]["secretArn"]
     allowed = grants(policy_of(stack, "worker-task-role"))
     for action in (
         "ReceiveMessage",
@@ -60,29 +71,40 @@ def test_worker_consumes_the_queue_and_cannot_send_to_it(stack: Snapshot) -> Non
     assert ("sqs:SendMessage", queue) not in allowed
     assert ("sqs:SendMessage", dlq) in allowed
     assert ("sqs:ReceiveMessage", dlq) not in allowed
-    assert {r for a, r in allowed if a.startswith("secretsmanager:")} == {secret}
     tasks = {r for a, r in allowed if a == "ecs:UpdateTaskProtection"}
     assert tasks == {"arn:aws:ecs:us-east-1:123456789012:task/worker-cluster/*"}
-    assert {a.split(":")[0] for a, _ in allowed} == {"sqs", "secretsmanager", "ecs"}
+    assert {a.split(":")[0] for a, _ in allowed} == {"sqs", "rds-db", "ecs"}
 
 
 def test_scanner_can_send_to_the_queue_and_cannot_receive(stack: Snapshot) -> None:
-    secret = stack.named("db-instance")["outputs"]["masterUserSecrets"][0]["secretArn"]
     allowed = grants(policy_of(stack, "scanner-task-role"))
     assert allowed == {
         ("sqs:SendMessage", stack.outputs["queueArn"]),
-        ("secretsmanager:GetSecretValue", secret),
+        ("rds-db:connect", app_user_arn(stack)),
     }
 
 
-def test_execution_roles_pull_this_repository_and_write_their_logs(stack: Snapshot) -> None:
+def test_applications_connect_as_their_iam_user_and_never_read_the_master_secret(
+    stack: Snapshot,
+) -> None:
+    for prefix in ("worker", "scanner"):
+        allowed = grants(policy_of(stack, f"{prefix}-task-role"))
+        assert {r for a, r in allowed if a == "rds-db:connect"} == {app_user_arn(stack)}
+        assert not [a for a, _ in allowed if a.startswith(("secretsmanager:", "kms:"))]
+
+
+def test_execution_roles_pull_this_repository_write_their_logs_and_inject_the_owner_secret(
+    stack: Snapshot,
+) -> None:
     repo = stack.named("image-repo")["outputs"]["arn"]
     for prefix in ("worker", "scanner"):
         allowed = grants(policy_of(stack, f"{prefix}-execution-role"))
         group = stack.named(f"{prefix}-logs")["outputs"]["arn"]
         assert {r for a, r in allowed if a.startswith("ecr:") and r != "*"} == {repo}
         assert {r for a, r in allowed if a.startswith("logs:")} == {f"{group}:*"}
-        assert not [a for a, _ in allowed if a.startswith(("secretsmanager:", "sqs:"))]
+        secrets = {(a, r) for a, r in allowed if a.startswith("secretsmanager:")}
+        assert secrets == {("secretsmanager:GetSecretValue", master_secret(stack))}
+        assert not [a for a, _ in allowed if a.startswith(("sqs:", "kms:"))]
 
 
 def test_scheduler_runs_only_the_scanner_family_and_passes_its_two_roles(stack: Snapshot) -> None:

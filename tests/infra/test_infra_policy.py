@@ -67,6 +67,8 @@ RESOURCE_CASES: dict[str, tuple[str, str, Break]] = {
     "ecs-awslogs": (t.TASK_DEFINITION, "worker-task", _container("logConfiguration", {})),
     "ecs-no-secrets-in-env": (t.TASK_DEFINITION, "worker-task", _container(
         "environment", [{"name": "DATABASE_URL", "value": "postgresql://app:hunter2@db/jobping"}])),
+    "ecs-db-owner-init-only": (t.TASK_DEFINITION, "worker-task", _container(
+        "secrets", [{"name": "DATABASE_PASSWORD", "valueFrom": "arn:aws:secretsmanager:x"}])),
     "ecs-separate-roles": (t.TASK_DEFINITION, "worker-task",
                            lambda p: p.__setitem__("executionRoleArn", p["taskRoleArn"])),
     "scheduler-reliability": (t.SCHEDULE, "scanner-schedule",
@@ -158,6 +160,16 @@ def test_stack_rule_fails_on_broken_input(prod: Snapshot, rule_id: str) -> None:
     resources = prod.resources()
     assert evaluate(RULES[rule_id], resources) == []
     assert evaluate(RULES[rule_id], STACK_CASES[rule_id](resources)), rule_id
+
+
+def test_app_that_starts_before_migrate_succeeds_breaks_owner_init_only(prod: Snapshot) -> None:
+    check = RULES["ecs-db-owner-init-only"].check_resource
+    assert check is not None
+    for name in ("worker-task", "scanner-task"):
+        props = copy.deepcopy(prod.named(name)["inputs"])
+        _container("dependsOn", [{"containerName": "migrate", "condition": "START"}])(props)
+        found = list(check(t.TASK_DEFINITION, props))
+        assert found == [f"container {name.split('-')[0]} does not wait for migrate to succeed"]
 
 
 def test_scanner_that_could_receive_breaks_least_privilege(prod: Snapshot) -> None:

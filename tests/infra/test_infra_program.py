@@ -29,10 +29,11 @@ COMPONENTS = {
 
 
 def containers(record: dict[str, object]) -> list[dict[str, object]]:
+    """The essential (application) containers; the `migrate` step is tested on its own."""
     inputs = record["inputs"]
     assert isinstance(inputs, dict)
     found: list[dict[str, object]] = json.loads(inputs["containerDefinitions"])
-    return found
+    return [c for c in found if c["essential"]]
 
 
 def environment(record: dict[str, object]) -> dict[str, str]:
@@ -162,12 +163,13 @@ def test_worker_task_definition_is_hardened(stack: Snapshot) -> None:
     assert inputs["taskRoleArn"] != inputs["executionRoleArn"]
 
 
-def test_worker_environment_names_the_secret_and_endpoint_never_a_password(stack: Snapshot) -> None:
+def test_worker_environment_names_the_endpoint_and_app_user_never_a_password(
+    stack: Snapshot,
+) -> None:
     env = environment(stack.named("worker-task"))
     instance = stack.named("db-instance")
-    assert (
-        env[envvars.DATABASE_SECRET_ARN] == instance["outputs"]["masterUserSecrets"][0]["secretArn"]
-    )
+    assert env[envvars.DATABASE_IAM_USER] == envvars.APP_DATABASE_USER
+    assert envvars.DATABASE_SECRET_ARN not in env
     assert env[envvars.DATABASE_HOST] == instance["outputs"]["address"]
     assert env[envvars.DATABASE_PORT] == "5433"
     assert env[envvars.DATABASE_SSLMODE] == "verify-full"
@@ -213,9 +215,8 @@ def test_worker_service_placement_and_deployment(stack: Snapshot) -> None:
 def test_public_ip_only_in_the_dev_default_vpc(dev: Snapshot, prod: Snapshot) -> None:
     assert dev.named("worker-service")["inputs"]["networkConfiguration"]["assignPublicIp"] is True
     assert prod.named("worker-service")["inputs"]["networkConfiguration"]["assignPublicIp"] is False
-    private = {s["id"] for s in prod.of_type("aws:ec2/subnet:Subnet")
-               if s["inputs"]["tags"]["jobping:tier"] == "private"}  # fmt: skip
-    assert set(prod.named("worker-service")["inputs"]["networkConfiguration"]["subnets"]) == private
+    private = prod.named("network-vpc")["outputs"]["privateSubnetIds"]
+    assert prod.named("worker-service")["inputs"]["networkConfiguration"]["subnets"] == private
 
 
 @pytest.mark.parametrize("name", ["worker-logs", "scanner-logs", "db-log-postgresql"])

@@ -185,20 +185,6 @@ def test_non_zero_scanner_exit_notifies(stack: Snapshot) -> None:
     assert alarm["alarmActions"] == [stack.outputs["alarmTopicArn"]]
 
 
-def test_dev_uses_the_default_vpc_and_prod_a_private_one(dev: Snapshot, prod: Snapshot) -> None:
-    assert not dev.of_type("aws:ec2/vpc:Vpc")
-    assert "aws:ec2/getVpc:getVpc" in dev.calls
-    net = prod.setting("network")
-    subnets = prod.of_type("aws:ec2/subnet:Subnet")
-    tiers = sorted(s["inputs"]["tags"]["jobping:tier"] for s in subnets)
-    assert tiers == ["private"] * net["azCount"] + ["public"] * net["azCount"]
-    assert all(s["inputs"]["mapPublicIpOnLaunch"] is False for s in subnets)
-    assert len(prod.of_type("aws:ec2/natGateway:NatGateway")) == net["natGateways"]
-    (default_sg,) = prod.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
-    assert not default_sg["inputs"].get("ingress")
-    assert not default_sg["inputs"].get("egress")
-
-
 def test_tasks_admit_nothing_and_the_db_admits_only_tasks(stack: Snapshot) -> None:
     assert not stack.of_type("aws:ec2/securityGroup:SecurityGroup")[0]["inputs"].get("ingress")
     (ingress,) = stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
