@@ -19,6 +19,7 @@ from components._fields import Fields, SettingsError
 from components.settings_types import (
     DAY,
     DatabaseSettings,
+    ImageSettings,
     NetworkSettings,
     QueueSettings,
     ScalingStep,
@@ -86,6 +87,7 @@ def parse_settings(read: Any) -> Settings:
         alarm_email=_email(read("alarmEmail")),
         ses_identity_arn=_optional_arn("jobping:sesIdentityArn", read("sesIdentityArn")),
         policy_advisories=_advisories(read("policyAdvisories")),
+        image=_image(Fields("jobping:image", read("image"))),
     )
     _check_environment(settings)
     return settings
@@ -216,7 +218,18 @@ def _database(f: Fields) -> DatabaseSettings:
         multi_az=f.boolean("multiAz", d.multi_az),
         deletion_protection=f.boolean("deletionProtection", d.deletion_protection),
         backup_retention_days=f.integer("backupRetentionDays", d.backup_retention_days, 7, 35),
+        final_snapshot=f.boolean("finalSnapshot", d.final_snapshot),
     )  # fmt: skip
+
+
+def _image(f: Fields) -> ImageSettings:
+    digest = f.optional_text("rdsCaBundleSha256")
+    if digest is not None and not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise SettingsError(f.path("rdsCaBundleSha256"), "must be 64 lower-case hex digits")
+    return ImageSettings(
+        force_delete=f.boolean("forceDelete", ImageSettings.force_delete),
+        rds_ca_bundle_sha256=digest,
+    )
 
 
 def _log_retention(value: Any) -> int:
@@ -264,3 +277,7 @@ def _check_environment(settings: Settings) -> None:
         raise SettingsError("jobping:worker.minTasks", "production keeps at least 1 task")
     if settings.database.mode == "create" and not settings.database.deletion_protection:
         raise SettingsError("jobping:database.deletionProtection", "must be true in production")
+    if settings.database.mode == "create" and not settings.database.final_snapshot:
+        raise SettingsError("jobping:database.finalSnapshot", "must be true in production")
+    if settings.image.force_delete:
+        raise SettingsError("jobping:image.forceDelete", "must be false in production")

@@ -134,6 +134,18 @@ class DatabaseSettings:
     """`secretArn` (existing only): the Secrets Manager secret with `username`/`password`."""
     security_group_id: str | None = None
     """`securityGroupId` (existing, optional): the DB's SG, to admit the task SG."""
+    final_snapshot: bool = True
+    """`finalSnapshot` (create only): snapshot on delete (must be on in prod; off: destroyable)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageSettings:
+    """`jobping:image`: the ECR repository and the image build."""
+
+    force_delete: bool = False
+    """`forceDelete`: `pulumi destroy` deletes the repository with its images (never in prod)."""
+    rds_ca_bundle_sha256: str | None = None
+    """`rdsCaBundleSha256`: SHA-256 of the RDS CA bundle; the image build fails without it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +172,8 @@ class Settings:
     """`sesIdentityArn`: the SES identity the worker may send from (notifier off if unset)."""
     policy_advisories: dict[str, str] = field(default_factory=dict)
     """`policyAdvisories`: rule id -> why it is advisory here (never allowed in prod)."""
+    image: ImageSettings = field(default_factory=ImageSettings)
+    """`image`: the ECR repository and the image build."""
 
     @property
     def is_production(self) -> bool:

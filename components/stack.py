@@ -42,7 +42,11 @@ def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[s
     )
     image = ContainerImage(
         "image",
-        ContainerImageArgs(context=PROJECT_ROOT, architecture=settings.worker.architecture),
+        ContainerImageArgs(
+            context=PROJECT_ROOT,
+            architecture=settings.worker.architecture,
+            settings=settings.image,
+        ),
     )
     db_ref = DatabaseRef(
         host=database.host, port=database.port, name=database.name, secret_arn=database.secret_arn
