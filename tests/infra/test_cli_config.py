@@ -199,10 +199,11 @@ def test_optional_keys_declared_without_default_fail_the_stacks() -> None:
 
 
 def test_a_default_or_a_set_value_satisfies_a_declaration() -> None:
-    project = {"name": "jobping", "config": {"a": {"type": "string", "default": "x"}, "b": 5}}
-    assert stack_errors(project, "dev", {"config": {}}) == []
-    project["config"]["c"] = {"type": "boolean"}
-    assert stack_errors(project, "dev", {"config": {"jobping:c": True}}) == []
+    config: dict[str, Any] = {"a": {"type": "string", "default": "x"}, "b": 5}
+    assert stack_errors({"name": "jobping", "config": config}, "dev", {"config": {}}) == []
+    config["c"] = {"type": "boolean"}
+    stack_file = {"config": {"jobping:c": True}}
+    assert stack_errors({"name": "jobping", "config": config}, "dev", stack_file) == []
 
 
 @pytest.mark.parametrize(

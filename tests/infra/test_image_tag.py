@@ -67,7 +67,7 @@ def spec_of(root: Path, **overrides: object) -> BuildSpec:
     return BuildSpec(**values)  # type: ignore[arg-type]
 
 
-Mutation = Callable[[Path], None]
+Mutation = Callable[[Path], object]
 
 #: Changes that alter the image (or what pulumi-docker hashes): each must give a new tag.
 REBUILDS: dict[str, Mutation] = {
@@ -140,7 +140,7 @@ def test_build_paths_are_relative_so_another_checkout_rebuilds_nothing(
 ) -> None:
     monkeypatch.chdir(ROOT)
     build = docker_build(build_spec(ContainerImageArgs(context=ROOT, architecture="ARM64")))
-    assert (build.context, build.dockerfile) == (".", "./Dockerfile")  # type: ignore[attr-defined]
+    assert (build.context, build.dockerfile) == (".", "./Dockerfile")
 
 
 def test_the_stack_setting_reaches_the_build_as_an_argument() -> None:
