@@ -14,12 +14,16 @@ What stops a destroy, or survives it (then blocks the next `pulumi up` of the sa
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from api_model import AUTONAME_SUFFIX
-from infra_snapshot import Record, Snapshot
+from infra_snapshot import Record, Snapshot, stack_file_config
+
+from components.settings import SettingsError, parse_settings
 
 Check = Callable[[dict[str, Any]], str | None]
 
@@ -113,3 +117,15 @@ def test_the_checker_finds_each_kind_of_blocker() -> None:
         {**record("aws:sqs/queue:Queue", "kept"), "retainOnDelete": True},
     ]
     assert len(list(destroy_blockers(records))) == len(records)
+
+
+@pytest.mark.parametrize(
+    ("key", "field", "value"),
+    [("image", "forceDelete", True), ("database", "finalSnapshot", False)],
+)
+def test_production_refuses_to_be_destroyable(key: str, field: str, value: bool) -> None:
+    config = stack_file_config("prod")
+    config[f"jobping:{key}"] = {**config[f"jobping:{key}"], field: value}
+    with pytest.raises(SettingsError) as error:
+        parse_settings(lambda k: copy.deepcopy(config.get(f"jobping:{k}")))
+    assert error.value.key == f"jobping:{key}.{field}"

@@ -10,6 +10,7 @@ moby/patternmatcher and walked like BuildKit's fsutil).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shlex
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from infra_snapshot import ROOT, Snapshot
+from infra_snapshot import ROOT, Snapshot, stack_file_config
 
 from components.build_context import IgnoreRules, context_entries, read_ignore_file
 from components.image import (
@@ -28,6 +29,7 @@ from components.image import (
     docker_build,
     image_tag,
 )
+from components.settings import SettingsError, parse_settings
 from components.settings_types import ImageSettings
 
 IGNORE = (
@@ -151,6 +153,16 @@ def test_the_stack_setting_reaches_the_build_as_an_argument() -> None:
     spec = build_spec(args)
     assert spec.args == {CA_BUNDLE_ARG: digest}
     assert spec.platform == "linux/amd64"
+
+
+def test_the_ca_bundle_digest_must_be_a_sha256() -> None:
+    config = stack_file_config("dev")
+    config["jobping:image"] = {"forceDelete": True, "rdsCaBundleSha256": "not-a-digest"}
+    with pytest.raises(SettingsError, match="rdsCaBundleSha256: must be 64 lower-case hex"):
+        parse_settings(lambda k: copy.deepcopy(config.get(f"jobping:{k}")))
+    config["jobping:image"]["rdsCaBundleSha256"] = "ab" * 32
+    settings = parse_settings(lambda k: copy.deepcopy(config.get(f"jobping:{k}")))
+    assert settings.image.rds_ca_bundle_sha256 == "ab" * 32
 
 
 def test_the_program_tags_the_image_with_the_digest_of_its_build(stack: Snapshot) -> None:
