@@ -168,8 +168,17 @@ def test_the_ca_bundle_digest_must_be_a_sha256() -> None:
 def test_the_program_tags_the_image_with_the_digest_of_its_build(stack: Snapshot) -> None:
     image = stack.named("image-image")["inputs"]
     assert image["build"]["context"] == "."
-    args = ContainerImageArgs(context=ROOT, architecture=stack.setting("worker")["architecture"])
+    image_settings = stack.setting("image")
+    args = ContainerImageArgs(
+        context=ROOT,
+        architecture=stack.setting("worker")["architecture"],
+        settings=ImageSettings(
+            force_delete=image_settings["forceDelete"],
+            rds_ca_bundle_sha256=image_settings.get("rdsCaBundleSha256"),
+        ),
+    )
     assert image["imageName"].endswith(":" + image_tag(build_spec(args)))
+    assert image["build"].get("args", {}) == dict(build_spec(args).args)
 
 
 def test_the_repository_context_is_what_the_dockerfile_copies() -> None:
