@@ -185,8 +185,10 @@ class Database(pulumi.ComponentResource):
             multi_az=s.multi_az,
             deletion_protection=s.deletion_protection,
             backup_retention_period=s.backup_retention_days,
-            skip_final_snapshot=False,
-            final_snapshot_identifier=f"{args.identifier}-final",
+            skip_final_snapshot=not s.final_snapshot,
+            final_snapshot_identifier=final_snapshot_id(args.identifier, parameters.name)
+            if s.final_snapshot
+            else None,
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
@@ -203,3 +205,13 @@ class Database(pulumi.ComponentResource):
             vpc_security_group_ids=[group.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=log_groups),
         )
+
+
+def final_snapshot_id(identifier: str, created_with: pulumi.Output[str]) -> pulumi.Output[str]:
+    """A final-snapshot name unique to this creation of the stack's database.
+
+    A fixed name fails the second destroy (the snapshot of the first still exists). The suffix is
+    Pulumi's random auto-name suffix of the parameter group, created with the instance; the name
+    only matters at delete time, so a later change of it is an in-place no-op.
+    """
+    return created_with.apply(lambda name: f"{identifier}-final-{name.rsplit('-', 1)[-1]}")

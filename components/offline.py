@@ -122,6 +122,8 @@ def mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
                 }
             ],
         }
+    if typ == "aws:sns/topic:Topic":  # arn:aws:sns:<region>:<account>:<name>, no resource type
+        return {"name": name, "arn": _arn("sns", name)}
     if typ == "aws:cloudwatch/logGroup:LogGroup":
         group = inputs.get("name") or name
         return {"name": group, "arn": _arn("logs", f"log-group:{group}")}
@@ -177,6 +179,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     "id": registration.id,
                     "ignoreChanges": list(request.ignoreChanges),
                     "dependencies": list(request.dependencies),
+                    "protect": bool(request.protect),
+                    "retainOnDelete": bool(request.retainOnDelete),
                 }
             )
         return response

@@ -19,6 +19,7 @@ from components.settings_rules import COLD_START_SECONDS, check_capacity
 from components.settings_types import (
     DAY,
     DatabaseSettings,
+    ImageSettings,
     NetworkSettings,
     QueueSettings,
     ScannerSettings,
@@ -86,6 +87,7 @@ def parse_settings(read: Any, region: str | None = None) -> Settings:
         ses_identity_arn=_optional_arn("jobping:sesIdentityArn", read("sesIdentityArn")),
         policy_advisories=_advisories(read("policyAdvisories")),
         region=region,
+        image=_image(Fields("jobping:image", read("image"))),
     )
     _check_environment(settings)
     check_capacity(settings)
@@ -215,6 +217,7 @@ def _database(f: Fields) -> DatabaseSettings:
         deletion_protection=f.boolean("deletionProtection", d.deletion_protection),
         backup_retention_days=f.integer("backupRetentionDays", d.backup_retention_days, 7, 35),
         apply_immediately=f.boolean("applyImmediately", d.apply_immediately),
+        final_snapshot=f.boolean("finalSnapshot", d.final_snapshot),
     )  # fmt: skip
 
 
@@ -224,6 +227,16 @@ def _optional_key_arn(f: Fields) -> str | None:
     if value is not None and ":key/" not in _arn(f.path("secretKmsKeyArn"), value, "kms"):
         raise SettingsError(f.path("secretKmsKeyArn"), "must be a key ARN (…:key/<id>)")
     return value
+
+
+def _image(f: Fields) -> ImageSettings:
+    digest = f.optional_text("rdsCaBundleSha256")
+    if digest is not None and not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise SettingsError(f.path("rdsCaBundleSha256"), "must be 64 lower-case hex digits")
+    return ImageSettings(
+        force_delete=f.boolean("forceDelete", ImageSettings.force_delete),
+        rds_ca_bundle_sha256=digest,
+    )
 
 
 def _log_retention(value: Any) -> int:
@@ -274,3 +287,7 @@ def _check_environment(settings: Settings) -> None:
         raise SettingsError("jobping:worker.waitForSteadyState", "must be true in production")
     if settings.database.mode == "create" and not settings.database.deletion_protection:
         raise SettingsError("jobping:database.deletionProtection", "must be true in production")
+    if settings.database.mode == "create" and not settings.database.final_snapshot:
+        raise SettingsError("jobping:database.finalSnapshot", "must be true in production")
+    if settings.image.force_delete:
+        raise SettingsError("jobping:image.forceDelete", "must be false in production")

@@ -133,6 +133,18 @@ class DatabaseSettings:
     """`securityGroupId` (existing, optional): the DB's SG, to admit the task SG."""
     secret_kms_key_arn: str | None = None
     """`secretKmsKeyArn` (existing, optional): the customer-managed KMS key of `secretArn`."""
+    final_snapshot: bool = True
+    """`finalSnapshot` (create only): snapshot on delete (must be on in prod; off: destroyable)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageSettings:
+    """`jobping:image`: the ECR repository and the image build."""
+
+    force_delete: bool = False
+    """`forceDelete`: `pulumi destroy` deletes the repository with its images (never in prod)."""
+    rds_ca_bundle_sha256: str | None = None
+    """`rdsCaBundleSha256`: SHA-256 of the RDS CA bundle; the image build fails without it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +173,8 @@ class Settings:
     """`policyAdvisories`: rule id -> why it is advisory here (never allowed in prod)."""
     region: str | None = None
     """`aws:region` (the provider's setting): names the managed VPC's S3 endpoint service."""
+    image: ImageSettings = field(default_factory=ImageSettings)
+    """`image`: the ECR repository and the image build."""
 
     @property
     def is_production(self) -> bool:

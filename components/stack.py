@@ -44,7 +44,11 @@ def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[s
     )
     image = ContainerImage(
         "image",
-        ContainerImageArgs(context=PROJECT_ROOT, architecture=settings.worker.architecture),
+        ContainerImageArgs(
+            context=PROJECT_ROOT,
+            architecture=settings.worker.architecture,
+            settings=settings.image,
+        ),
     )
     db_ref = DatabaseRef(
         host=database.host,

@@ -1,7 +1,8 @@
 """docker compose can't run here (no Docker engine): check what can be checked offline.
 
-The compose file parses, has the services, ports and environment the code expects, and
-ElasticMQ declares the same queue settings as Pulumi.dev.yaml, so the two cannot drift.
+The compose file parses, has the services, ports and environment the code expects, publishes
+ports on the loopback interface only, and ElasticMQ declares the same queue settings as
+Pulumi.dev.yaml, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -36,13 +37,61 @@ def test_compose_declares_the_services_the_code_expects(compose: dict[str, Any])
     assert set(services) == {"elasticmq", "postgres", "migrate", "worker", "scanner"}
     assert services["elasticmq"]["image"].startswith("softwaremill/elasticmq-native:")
     assert services["postgres"]["image"] == "postgres:16"
-    assert "9324:9324" in services["elasticmq"]["ports"]
+    assert "127.0.0.1:9324:9324" in services["elasticmq"]["ports"]
     assert services["worker"]["command"] == ["python", "-m", "worker"]
     assert services["scanner"]["command"] == ["python", "-m", "scanner"]
     assert services["scanner"]["profiles"] == ["scan"]  # on demand only
-    assert "8080:8080" in services["worker"]["ports"]
+    assert "127.0.0.1:8080:8080" in services["worker"]["ports"]
     assert "/health" in " ".join(services["worker"]["healthcheck"]["test"])
     assert services["worker"]["read_only"] is True
+
+
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def published_host_ip(port: str | int | dict[str, Any]) -> str | None:
+    """The host address a compose `ports` entry listens on ('' for every interface).
+
+    Short syntax `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]` (an IPv6 address in
+    brackets), or the long syntax's `host_ip`; None when the entry publishes nothing.
+    https://docs.docker.com/reference/compose-file/services/#ports
+    """
+    if isinstance(port, dict):
+        return str(port.get("host_ip", "")) if port.get("published") is not None else ""
+    text = str(port).split("/", 1)[0]
+    if text.startswith("["):
+        address, _, rest = text[1:].partition("]")
+        return address if rest.startswith(":") else ""
+    parts = text.split(":")
+    return parts[0] if len(parts) == 3 else ""
+
+
+def test_compose_publishes_ports_on_loopback_only(compose: dict[str, Any]) -> None:
+    published = {
+        (name, str(port)): published_host_ip(port)
+        for name, service in compose["services"].items()
+        for port in service.get("ports", [])
+    }
+    assert published  # the database, the queue and the health port are published
+    assert {key: ip for key, ip in published.items() if ip not in LOOPBACK} == {}
+    assert all(s.get("network_mode") != "host" for s in compose["services"].values())
+
+
+@pytest.mark.parametrize(
+    ("port", "host_ip"),
+    [
+        ("5432:5432", ""),
+        ("5432", ""),
+        ("127.0.0.1:5432:5432", "127.0.0.1"),
+        ("0.0.0.0:8080:8080/tcp", "0.0.0.0"),  # binds every interface
+        ("[::1]:9324:9324", "::1"),
+        ({"target": 80, "published": 8080}, ""),
+        ({"target": 80, "published": 8080, "host_ip": "127.0.0.1"}, "127.0.0.1"),
+    ],
+)
+def test_port_parser_reads_every_compose_syntax(port: str | dict[str, Any], host_ip: str) -> None:
+    """The control: an entry that binds every interface is read as such."""
+    assert published_host_ip(port) == host_ip
 
 
 @pytest.mark.parametrize(
