@@ -64,7 +64,7 @@ class RuleAnalyzer:
         self._taxonomy = taxonomy or load_taxonomy()
 
     def analyze(self, job: JobPosting) -> Analysis:
-        """Analyze `job` from its title, location, remote flag and description."""
+        """Analyze `job` from its title, location, work mode, remote flag and description."""
         text = f"{job.title}\n{job.description}"
         low, high, currency, period = _salary(job, text)
         return Analysis(

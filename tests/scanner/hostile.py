@@ -9,7 +9,8 @@ a JobPing-format board); none of them needs a server of its own. Scenarios:
 * `nul_title_listing`, `out_of_range_date_listing`, `hijacking_listing`: single listings a board
   may send that must cost at most themselves.
 
-`peak_memory_while` measures what a scenario cost in Python allocations (tracemalloc).
+`peak_memory_while` measures what a scenario cost in Python allocations (tracemalloc);
+`run_together` starts several calls at the same moment (two scanners, two writers).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import threading
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -104,3 +106,24 @@ def peak_memory_while(action: Callable[[], object]) -> tuple[Exception | None, i
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     return error, peak
+
+
+def run_together(*calls: Callable[[], None]) -> list[BaseException]:
+    """Run `calls` in threads released at the same moment (two scanners at once, say); the
+    exceptions they raised, none if all returned."""
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], None]) -> None:
+        barrier.wait()
+        try:
+            call()
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return errors

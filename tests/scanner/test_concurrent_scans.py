@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from hostile import run_together
 from local_http import LocalServer, Reply
 from scanning import Scanner, jobs_of
 
@@ -28,26 +29,6 @@ def _board(round_: int, count: int = 1500) -> list[NormalizedJob]:
     ]  # fmt: skip
 
 
-def _together(*calls: Callable[[], None]) -> list[BaseException]:
-    """Run `calls` in threads released at the same moment; the exceptions they raised."""
-    barrier = threading.Barrier(len(calls))
-    errors: list[BaseException] = []
-
-    def run(call: Callable[[], None]) -> None:
-        barrier.wait()
-        try:
-            call()
-        except Exception as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return errors
-
-
 def test_upserts_of_one_board_in_opposite_orders_never_deadlock(db: str) -> None:
     for round_ in range(3):  # each round changes every title: every row is updated
         jobs = _board(round_)
@@ -59,7 +40,7 @@ def test_upserts_of_one_board_in_opposite_orders_never_deadlock(db: str) -> None
 
             return run
 
-        errors = _together(upsert(jobs), upsert(jobs[::-1]))
+        errors = run_together(upsert(jobs), upsert(jobs[::-1]))
 
         assert errors == [], f"round {round_}: {errors}"
     with psycopg.connect(db) as conn:
