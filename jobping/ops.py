@@ -144,11 +144,19 @@ def redrive(
 
     Uses SQS's StartMessageMoveTask when the endpoint has it (and no `max_messages` is given);
     otherwise copies in batches: send, and delete from the DLQ only what SQS accepted.
+
+    The move task is given `source_url`'s ARN as `DestinationArn`. Without it, SQS sends each
+    message back to the queue named by its `DeadLetterQueueSourceArn`, which only messages SQS
+    itself dead-lettered carry; those the worker moved (permanent failures) have none.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html
     """
     if max_messages is None:
         dlq_arn = _attributes(sqs, dlq_url)["QueueArn"]
+        source_arn = _attributes(sqs, source_url)["QueueArn"]
         try:
-            handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+            handle = sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=source_arn)[
+                "TaskHandle"
+            ]
             return RedriveResult(moved=0, method="move-task", task_handle=handle)
         except ClientError as error:
             if _code(error) not in _UNSUPPORTED:

@@ -18,6 +18,7 @@
       - type: jobping             # JobPing's own format, a file (relative to this one) or URL
         path: extra_jobs.json
         enabled: false
+        deadline_seconds: 60      # any source: total time allowed (default 120)
 
 Every source has a unique `name`, the `source` of its jobs in the database; it defaults to
 `"<type>:<board>"` (`rss:<host>`, `jobping:<file stem or host>`) and must not change while its
@@ -48,6 +49,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 SOURCE_TYPES: Final = ("greenhouse", "lever", "ashby", "rss", "jobping")
+#: Default total time for one source: every attempt, read and backoff (`deadline_seconds`).
+DEFAULT_DEADLINE_SECONDS: Final = 120.0
 
 
 class SourcesConfigError(ValueError):
@@ -79,6 +82,8 @@ class _Source(BaseModel):
     """Disabled sources are kept in the file but not scanned."""
     company: str | None = Field(default=None, min_length=1, max_length=500)
     """Company display name, for APIs that do not give one."""
+    deadline_seconds: float = Field(default=DEFAULT_DEADLINE_SECONDS, gt=0, le=3600)
+    """Total time this source may take, retries and backoff included; then it fails."""
 
     @model_validator(mode="before")
     @classmethod

@@ -1,11 +1,15 @@
-"""HTTP for every source: one httpx client, polite retries, conditional GETs.
+"""HTTP for every source: one httpx client, polite retries, conditional GETs, hard limits.
 
 `Fetcher.get` sends `If-None-Match` / `If-Modified-Since` from the validators it is given and
 answers either "not modified" (304) or the body with the new validators. It retries 5xx, 429 and
 transport errors (timeouts, refused connections) a bounded number of times with exponential
 backoff and jitter, and waits what `Retry-After` asks (seconds or an HTTP date), up to a cap.
-Validators are remembered per source through a `ValidatorStore`; the database implements it in
-production, `InMemoryValidatorStore` in tests and dry runs.
+
+What a board sends is hostile input, so every GET is bounded three ways: the body, counted as
+it is DECOMPRESSED (`scanner.body`); the time, by a total deadline per source that covers
+every attempt, read and backoff (`Fetcher.deadline`); and the target, since redirects are
+followed only within the configured origin and private addresses are refused
+(`scanner.netguard`).
 """
 
 from __future__ import annotations
@@ -13,58 +17,36 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Final, Protocol
+from typing import Final
 
 import httpx
+
+from scanner.body import BodyError, read_body
+from scanner.deadline import Deadline
+from scanner.netguard import OriginPolicy, Refused, Resolver, system_resolver
+from scanner.retry import RetryPolicy, retry_after_seconds
+from scanner.validators import InMemoryValidatorStore, Validators, ValidatorStore
+
+# The validator types are re-exported: sources and tests import them from here.
+__all__ = ["FetchError", "FetchResult", "Fetcher", "InMemoryValidatorStore", "ValidatorStore"]
+__all__ += ["MAX_BODY_BYTES", "USER_AGENT", "RetryPolicy", "Timeouts", "Validators", "make_client"]
 
 log = logging.getLogger(__name__)
 
 JOBPING_VERSION: Final = "0.1.0"
 USER_AGENT: Final = f"JobPing/{JOBPING_VERSION} (+https://github.com/jobping/jobping)"
-#: Largest body read from a board; a bigger one is an error, not a memory problem.
-MAX_BODY_BYTES: Final = 32 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What a server said identifies the version of a resource (`ETag`, `Last-Modified`)."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.etag or self.last_modified)
-
-
-class ValidatorStore(Protocol):
-    """Where validators are remembered between runs, per source name."""
-
-    def get(self, source: str) -> Validators | None:
-        """The validators last stored for `source`, if any."""
-        ...
-
-    def put(self, source: str, v: Validators) -> None:
-        """Remember `v` for `source`."""
-        ...
-
-
-class InMemoryValidatorStore:
-    """A `ValidatorStore` in a dict: for tests and dry runs."""
-
-    def __init__(self, initial: Mapping[str, Validators] | None = None) -> None:
-        self.saved: dict[str, Validators] = dict(initial or {})
-
-    def get(self, source: str) -> Validators | None:
-        """The validators last stored for `source`, if any."""
-        return self.saved.get(source)
-
-    def put(self, source: str, v: Validators) -> None:
-        """Remember `v` for `source`."""
-        self.saved[source] = v
+#: Largest body accepted from a board, counted after decompression. The scanner task has
+#: 512 MiB. `json.loads` of a hostile document costs up to ~34 bytes of Python objects per
+#: byte (measured with tracemalloc: `[{}],` repeated; real board JSON costs 2-4, feedparser's
+#: worst is ~30), plus the body and its decoded text: 8 MiB x ~36 = ~290 MiB at worst, which
+#: leaves ~200 MiB for the interpreter, its libraries and the pool. 8 MiB is ~800 Greenhouse
+#: jobs with descriptions (~10 KB each): larger than the boards the scanner reads.
+MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+#: Redirect hops followed per request (all within the configured origin).
+MAX_REDIRECTS: Final = 5
 
 
 @dataclass(frozen=True)
@@ -91,20 +73,6 @@ class FetchError(Exception):
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How hard `Fetcher` tries before it gives up."""
-
-    attempts: int = 4
-    """Total attempts per GET, the first one included."""
-    base_delay: float = 0.5
-    """Backoff before the second attempt, in seconds; doubles for each one after."""
-    max_delay: float = 30.0
-    """Longest backoff between attempts."""
-    max_retry_after: float = 60.0
-    """Longest wait a `Retry-After` header can ask for; longer requests are cut to this."""
-
-
-@dataclass(frozen=True)
 class Timeouts:
     """Per-request limits, in seconds."""
 
@@ -120,15 +88,18 @@ def make_client(
     user_agent: str = USER_AGENT,
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
-    """The one HTTP client the scanner uses: timeouts, User-Agent, redirects followed."""
+    """The one HTTP client the scanner uses: timeouts, User-Agent; `Fetcher` follows redirects.
+
+    httpx would follow a redirect anywhere, so the client follows none and `Fetcher` follows
+    those its origin policy allows.
+    """
     limits = timeouts or Timeouts()
     return httpx.Client(
         timeout=httpx.Timeout(
             connect=limits.connect, read=limits.read, write=limits.write, pool=limits.pool
         ),
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-        follow_redirects=True,
-        max_redirects=5,
+        follow_redirects=False,
         transport=transport,
     )
 
@@ -148,14 +119,16 @@ class _Retry(Exception):
 
 
 class Fetcher:
-    """GETs with retries and conditional requests over one `httpx.Client`.
+    """GETs with retries, conditional requests and hard limits over one `httpx.Client`.
 
     Args:
         client: from `make_client`; the caller owns and closes it.
         policy: attempts and backoff.
         sleep: how to wait between attempts (tests pass a recorder).
         jitter: a random number in [0, 1) per backoff (tests pass a constant).
-        max_body_bytes: longest body accepted.
+        max_body_bytes: longest body accepted, counted after decompression.
+        clock: monotonic seconds, for deadlines.
+        resolve: host name to addresses, for the private-address check.
     """
 
     def __init__(
@@ -166,16 +139,30 @@ class Fetcher:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         max_body_bytes: int = MAX_BODY_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+        resolve: Resolver = system_resolver,
     ) -> None:
         self._client = client
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._jitter = jitter
         self._max_body_bytes = max_body_bytes
+        self._clock = clock
+        self._resolve = resolve
+        self._deadline: Deadline | None = None
         self.requests_made = 0
-        """HTTP requests sent, retries included (for the scan summary)."""
+        """HTTP requests sent, retries and redirects included (for the scan summary)."""
         self.not_modified = 0
         """Responses that were 304 Not Modified."""
+
+    @contextmanager
+    def deadline(self, seconds: float) -> Iterator[None]:
+        """Every GET inside the block, retries, reads and backoff included, ends by then."""
+        self._deadline = Deadline.start(seconds, self._clock)
+        try:
+            yield
+        finally:
+            self._deadline = None
 
     def get(
         self,
@@ -184,27 +171,33 @@ class Fetcher:
         validators: Validators | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
-        """GET `url`, conditionally when `validators` are given.
+        """GET `url`, conditionally when `validators` are given; `url`'s origin is the limit.
 
         Raises:
-            FetchError: a 4xx other than 429, or the last attempt's failure once retries
-                are used up.
+            FetchError: a 4xx other than 429, a refused redirect, target or body, the
+                deadline, or the last attempt's failure once retries are used up.
         """
         request_headers = dict(headers or {})
         if validators and validators.etag:
             request_headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             request_headers["If-Modified-Since"] = validators.last_modified
+        try:
+            origin = OriginPolicy.of(httpx.URL(url))
+        except httpx.InvalidURL as error:
+            raise FetchError(url, f"InvalidURL: {error}") from None
         attempts = self._policy.attempts
         for attempt in range(1, attempts + 1):
+            self._check_deadline(url, attempt)
             try:
-                return self._attempt(url, request_headers, validators, attempt)
+                return self._attempt(url, origin, request_headers, validators, attempt)
             except _Retry as retry:
-                if attempt == attempts:
+                self._check_deadline(url, attempt)  # a read cut short by the deadline says so
+                delay = self._delay(attempt, retry.retry_after)
+                if attempt == attempts or (self._deadline and not self._deadline.allows(delay)):
                     raise FetchError(
                         url, retry.reason, status=retry.status, attempts=attempt
                     ) from None
-                delay = self._delay(attempt, retry.retry_after)
                 log.warning(
                     "retrying GET",
                     extra={"url": url, "reason": retry.reason, "attempt": attempt,
@@ -214,58 +207,76 @@ class Fetcher:
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def _attempt(
-        self, url: str, headers: dict[str, str], previous: Validators | None, attempt: int
+        self,
+        url: str,
+        origin: OriginPolicy,
+        headers: dict[str, str],
+        previous: Validators | None,
+        attempt: int,
     ) -> FetchResult:
-        self.requests_made += 1
+        """One request and the redirects it earns, each checked against `origin`."""
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
-                if response.status_code == 304:
-                    self.not_modified += 1
-                    return FetchResult(
-                        url=url, status=304, not_modified=True, body=b"",
-                        validators=_merge(previous, _validators(response)),
-                    )  # fmt: skip
-                if _is_retryable(response.status_code):
-                    raise _Retry(
-                        f"HTTP {response.status_code}",
-                        response.status_code,
-                        _retry_after(response.headers.get("Retry-After")),
-                    )
-                if not response.is_success:
-                    raise FetchError(
-                        url, f"HTTP {response.status_code}", status=response.status_code,
-                        attempts=attempt,
-                    )  # fmt: skip
-                body = self._read(url, response, attempt)
-        except httpx.TransportError as error:
+            request = self._client.build_request("GET", url, headers=headers)
+            for _hop in range(MAX_REDIRECTS + 1):
+                origin.check(request.url, self._resolve)
+                timeouts = self._deadline.cap(self._client.timeout) if self._deadline else None
+                request.extensions["timeout"] = (timeouts or self._client.timeout).as_dict()
+                self.requests_made += 1
+                response = self._client.send(request, stream=True)
+                try:
+                    if response.next_request is None:
+                        return self._settle(url, response, previous, attempt)
+                    request = response.next_request
+                finally:
+                    response.close()
+            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects", attempts=attempt)
+        except (Refused, BodyError) as error:
+            raise FetchError(url, error.reason, attempts=attempt) from None
+        except (httpx.TransportError, OSError) as error:  # OSError: the name did not resolve
             raise _Retry(f"{type(error).__name__}: {error}".rstrip(": "), None, None) from error
-        except (httpx.HTTPError, httpx.InvalidURL) as error:  # bad encoding, redirect loop, URL
+        except (httpx.HTTPError, httpx.InvalidURL) as error:  # a bad redirect URL, say
             raise FetchError(url, f"{type(error).__name__}: {error}", attempts=attempt) from error
+
+    def _settle(
+        self, url: str, response: httpx.Response, previous: Validators | None, attempt: int
+    ) -> FetchResult:
+        """A final (non-redirect) response as a result, a retry or an error."""
+        if response.status_code == 304:
+            self.not_modified += 1
+            return FetchResult(
+                url=url, status=304, not_modified=True, body=b"",
+                validators=_merge(previous, _validators(response)),
+            )  # fmt: skip
+        if _is_retryable(response.status_code):
+            raise _Retry(
+                f"HTTP {response.status_code}",
+                response.status_code,
+                retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if not response.is_success:
+            raise FetchError(
+                url, f"HTTP {response.status_code}", status=response.status_code,
+                attempts=attempt,
+            )  # fmt: skip
+        body = read_body(
+            response.headers,
+            response.iter_raw(),
+            self._max_body_bytes,
+            tick=lambda: self._check_deadline(url, attempt),
+        )
         return FetchResult(
             url=url, status=response.status_code, not_modified=False, body=body,
             validators=_validators(response),
             content_type=response.headers.get("Content-Type", ""),
         )  # fmt: skip
 
-    def _read(self, url: str, response: httpx.Response, attempt: int) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self._max_body_bytes:
-                raise FetchError(
-                    url, f"body larger than {self._max_body_bytes} bytes", attempts=attempt
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+    def _check_deadline(self, url: str, attempt: int) -> None:
+        if self._deadline is not None and self._deadline.expired():
+            raise FetchError(url, self._deadline.reason, attempts=attempt)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """`Retry-After` when the server gave one, else exponential backoff with jitter."""
-        policy = self._policy
-        if retry_after is not None:
-            return min(retry_after, policy.max_retry_after)
-        backoff = min(policy.max_delay, policy.base_delay * 2.0 ** (attempt - 1))
-        return backoff / 2 + backoff / 2 * self._jitter()
+        return self._policy.delay(attempt, retry_after, self._jitter())
 
 
 def _validators(response: httpx.Response) -> Validators:
@@ -281,19 +292,3 @@ def _merge(previous: Validators | None, fresh: Validators) -> Validators:
     return Validators(
         etag=fresh.etag or old.etag, last_modified=fresh.last_modified or old.last_modified
     )
-
-
-def _retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` value (delta-seconds or HTTP-date); None if invalid."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -98,7 +98,7 @@ def scan_once(config: ScannerSettings, sources: Sequence[Source], pool: Connecti
     summary.sqs_requests = counter.count
     sys.stdout.write(json.dumps(summary.as_record(), default=str) + "\n")
     sys.stdout.flush()
-    ok = not summary.failed_sources and not summary.enqueue_failed
+    ok = not summary.failed_sources and not summary.enqueue_failed and not summary.drain_error
     return EXIT_OK if ok else EXIT_SOURCE_FAILED
 
 

@@ -9,18 +9,25 @@ database, so a source must keep its name for as long as its jobs are kept.
 `content_hash` is computed by the constructor: the SHA-256 of a canonical JSON document of the
 content fields (everything but `source`, `external_id` and the hash itself). Nothing volatile
 (fetch time, HTTP validators) goes into it, so an unchanged listing always hashes the same and a
-changed title, description, salary or posting date changes the hash.
+changed title, description, salary, posting date or work mode changes the hash.
+
+Every byte of a listing is hostile, so the constructor also makes each value storable: control
+characters (NUL, which PostgreSQL refuses in text, among them) and lone surrogates (which cannot
+be encoded) are dropped, lengths are bounded, and a time out of range costs only `posted_at`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, Literal, get_args
+
+from jobping.workmode import WORK_MODES, WorkMode, remote_flag
 
 SalaryPeriod = Literal["year", "month", "hour"]
 SALARY_PERIODS: Final[frozenset[str]] = frozenset(get_args(SalaryPeriod))
@@ -29,6 +36,18 @@ HASH_VERSION: Final = 1
 #: Largest salary the database column (numeric(12, 2)) holds.
 MAX_SALARY: Final = Decimal("9999999999.99")
 _CENT: Final = Decimal("0.01")
+#: Longest value kept per one-line field, in characters: the queue message's limits. A longer
+#: title, company or location is cut; a longer key is an error (cutting it could merge two
+#: listings) and a longer URL is dropped (a cut URL leads somewhere else).
+MAX_CHARS: Final = {
+    "source": 200, "external_id": 200, "title": 500, "company": 500, "location": 500, "url": 2048,
+}  # fmt: skip
+#: Longest description kept (the HTML converter's bound, for text from any path).
+MAX_DESCRIPTION_CHARS: Final = 20_000
+#: C0 and C1 controls and DEL (NUL among them), but tab and newline: each becomes a space.
+_CONTROLS: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Lone surrogates (JSON's "\ud800"): UTF-8 cannot encode them; each becomes U+FFFD.
+_SURROGATES: Final = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +65,8 @@ class NormalizedJob:
     company: str
     location: str = ""
     remote: bool | None = None
+    work_mode: WorkMode = "unknown"
+    """The board's structured work mode; when known, `remote` is derived from it."""
     url: str = ""
     description: str = ""
     posted_at: datetime | None = None
@@ -56,13 +77,24 @@ class NormalizedJob:
     content_hash: str = field(init=False)
 
     def __post_init__(self) -> None:
-        for name in ("source", "external_id", "title", "company", "location", "url"):
-            _set(self, name, _one_line(getattr(self, name)))
-        _set(self, "description", unicodedata.normalize("NFC", self.description).strip())
+        for name, limit in MAX_CHARS.items():
+            _set(self, name, _one_line(getattr(self, name))[: limit + 1])
         if not self.source or not self.external_id:
             raise ValueError("a job needs a source and an external_id")
+        for name in ("source", "external_id"):
+            if len(getattr(self, name)) > MAX_CHARS[name]:
+                raise ValueError(f"{name} is longer than {MAX_CHARS[name]} characters")
+        for name in ("title", "company", "location"):
+            _set(self, name, getattr(self, name)[: MAX_CHARS[name]].rstrip())
+        if len(self.url) > MAX_CHARS["url"]:
+            _set(self, "url", "")
+        _set(self, "description", _text(self.description))
         if self.posted_at is not None:
             _set(self, "posted_at", _as_utc(self.posted_at))
+        if self.work_mode not in WORK_MODES:
+            _set(self, "work_mode", "unknown")
+        if self.work_mode != "unknown":
+            _set(self, "remote", remote_flag(self.work_mode))
         low, high = _salary(self.salary_min), _salary(self.salary_max)
         if low is not None and high is not None and low > high:
             low, high = high, low
@@ -76,7 +108,7 @@ class NormalizedJob:
 
     def content_fields(self) -> dict[str, Any]:
         """The fields the hash covers, as JSON-ready canonical values."""
-        return {
+        fields: dict[str, Any] = {
             "title": self.title,
             "company": self.company,
             "location": self.location,
@@ -89,6 +121,9 @@ class NormalizedJob:
             "salary_currency": self.salary_currency,
             "salary_period": self.salary_period,
         }
+        if self.work_mode != "unknown":  # absent when unknown: older hashes stay valid
+            fields["work_mode"] = self.work_mode
+        return fields
 
 
 def content_hash(job: NormalizedJob) -> str:
@@ -102,15 +137,34 @@ def _set(job: NormalizedJob, name: str, value: object) -> None:
     object.__setattr__(job, name, value)
 
 
+def _storable(text: str) -> str:
+    """NFC text with controls as spaces and lone surrogates as U+FFFD."""
+    return unicodedata.normalize("NFC", _SURROGATES.sub("\ufffd", _CONTROLS.sub(" ", text)))
+
+
 def _one_line(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    return " ".join(_storable(text).split())
 
 
-def _as_utc(moment: datetime) -> datetime:
-    """Aware times converted to UTC; naive ones are taken to be UTC already."""
+def _text(text: str) -> str:
+    """A description: storable, line breaks kept, bounded."""
+    cleaned = _storable(text.replace("\r\n", "\n")).strip()
+    if len(cleaned) <= MAX_DESCRIPTION_CHARS:
+        return cleaned
+    return cleaned[: MAX_DESCRIPTION_CHARS - 1].rstrip() + "…"
+
+
+def _as_utc(moment: datetime) -> datetime | None:
+    """Aware times converted to UTC, naive ones taken as UTC; None when UTC is out of range.
+
+    `0001-01-01T00:00:00+14:00` is a valid time whose UTC equivalent is before year 1.
+    """
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _salary(value: Decimal | None) -> Decimal | None:

@@ -1,4 +1,4 @@
-"""Small converters the source adapters share: times, amounts, remote flags, locations.
+"""Small converters the source adapters share: times, amounts, work modes, locations.
 
 Each takes whatever a board sent (any JSON value) and returns a clean value or None; none of
 them raises on odd input, so one strange field never costs a whole listing.
@@ -6,17 +6,15 @@ them raises on odd input, so one strange field never costs a whole listing.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+from jobping import workmode
 from scanner.model import SalaryPeriod
 
-_REMOTE: Final = re.compile(r"\b(remote|anywhere|distributed|work from home|wfh)\b", re.I)
-_NOT_REMOTE: Final = re.compile(r"\b(hybrid|on-?site|in[- ]office)\b", re.I)
 _PERIODS: Final[dict[str, SalaryPeriod]] = {
     "year": "year", "yearly": "year", "annual": "year", "annually": "year", "1 year": "year",
     "per-year-salary": "year", "month": "month", "monthly": "month", "1 month": "month",
@@ -40,9 +38,9 @@ def parse_datetime(value: object) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def from_epoch_ms(value: float) -> datetime | None:
@@ -82,14 +80,10 @@ def salary_period(value: object) -> SalaryPeriod | None:
 def remote_from_text(*values: str) -> bool | None:
     """True if the text says remote, False if it says hybrid or on-site, None if neither.
 
-    "Remote" wins over "hybrid" only when hybrid is absent: "Hybrid (remote 2 days)" is False.
+    The words are `jobping.workmode`'s headline vocabulary, the worker's too: "Hybrid (remote
+    2 days)" is hybrid, so False.
     """
-    joined = " ".join(values)
-    if _NOT_REMOTE.search(joined):
-        return False
-    if _REMOTE.search(joined):
-        return True
-    return None
+    return workmode.remote_flag(workmode.from_headline(*values))
 
 
 def join_locations(primary: str, others: Iterable[str]) -> str:

@@ -81,7 +81,8 @@ class Outbox:
         return result
 
     def _send_all(self, jobs: list[OutboxJob], result: OutboxResult) -> list[uuid.UUID]:
-        bodies = {str(index): (job.id, message_for(job)) for index, job in enumerate(jobs)}
+        bodies = _bodies(jobs)
+        result.failed += len(jobs) - len(bodies)
         accepted: list[uuid.UUID] = []
         pending = list(bodies)
         for attempt in range(1, self._attempts + 1):
@@ -110,6 +111,23 @@ class Outbox:
         result.enqueued += len(accepted)
         result.failed += len(pending)
         return accepted
+
+
+def _bodies(jobs: list[OutboxJob]) -> dict[str, tuple[uuid.UUID, str]]:
+    """Each job's message, by batch entry id.
+
+    A job whose message cannot be built is logged and left out (it stays in the outbox), so one
+    bad row never stops the drain of the others.
+    """
+    bodies: dict[str, tuple[uuid.UUID, str]] = {}
+    for index, job in enumerate(jobs):
+        try:
+            bodies[str(index)] = (job.id, message_for(job))
+        except ValueError as error:  # InvalidMessage, a pydantic ValidationError
+            log.error(
+                "job has no valid message", extra={"job_id": str(job.id), "reason": str(error)}
+            )
+    return bodies
 
 
 def _batches(keys: list[str], bodies: dict[str, tuple[Any, str]]) -> list[list[str]]:

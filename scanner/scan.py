@@ -1,8 +1,11 @@
 """One scan: fetch every source, upsert what changed, drain the outbox, summarize.
 
-A failing source (timeout, 5xx, malformed body) is logged, counted and skipped; the others are
-still scanned. Validators (ETag / Last-Modified) are stored only after a source's jobs are
-committed, so a crash between fetch and upsert costs a full fetch next time, never a lost job.
+A failing source (timeout, deadline, 5xx, malformed or oversized body, a database error while
+storing it) is logged, counted and skipped; the others are still scanned, and the outbox is
+drained whatever happened to them. Each source is scanned under its advisory lock: one that
+another scanner holds is skipped, not waited for. Validators (ETag / Last-Modified) are stored
+only after a source's jobs are committed, so a crash between fetch and upsert costs a full
+fetch next time, never a lost job.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from scanner.http import Fetcher, ValidatorStore
 from scanner.model import NormalizedJob
 from scanner.outbox import Outbox
 from scanner.sources import FetchOutcome, Source, SourceError
-from scanner.store import outbox_size, upsert_jobs
+from scanner.store import outbox_size, source_lock, store_listings
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,11 @@ class SourceStats:
     changed: int = 0
     unchanged: int = 0
     skipped: int = 0
+    refused: int = 0
+    """Listings the database refused (each logged); the rest of the board is stored."""
     not_modified: bool = False
+    locked: bool = False
+    """Another scanner was scanning this source: skipped this time, not failed."""
     failed: bool = False
     error: str | None = None
 
@@ -46,6 +53,7 @@ class ScanSummary:
     enqueued: int = 0
     enqueue_failed: int = 0
     outbox_remaining: int = 0
+    drain_error: str | None = None
     sqs_requests: int = 0
     http_requests: int = 0
     duration_ms: int = 0
@@ -63,15 +71,38 @@ class ScanSummary:
 def fetch_source(
     source: Source, fetcher: Fetcher, store: ValidatorStore
 ) -> FetchOutcome | SourceStats:
-    """Fetch one source; a `SourceError` or an adapter bug becomes a failed-source record."""
+    """Fetch one source within its deadline; a failure becomes a failed-source record."""
     try:
-        return source.fetch(fetcher, store)
+        with fetcher.deadline(source.deadline_seconds):
+            return source.fetch(fetcher, store)
     except SourceError as error:
         log.warning("source failed", extra={"source": source.name, "reason": error.reason})
         return SourceStats(failed=True, error=error.reason)
     except Exception as error:  # a bug in one adapter must not stop the other sources
         log.exception("source crashed", extra={"source": source.name})
-        return SourceStats(failed=True, error=f"{type(error).__name__}: {error}")
+        return SourceStats(failed=True, error=_describe(error))
+
+
+def scan_source(
+    source: Source, fetcher: Fetcher, pool: ConnectionPool, store: ValidatorStore
+) -> SourceStats:
+    """Fetch one source and store its jobs, holding its lock; skipped if another scanner has it."""
+    with pool.connection() as conn, source_lock(conn, source.name) as held:
+        if not held:
+            log.info("source skipped: another scanner holds it", extra={"source": source.name})
+            return SourceStats(locked=True)
+        outcome = fetch_source(source, fetcher, store)
+        if isinstance(outcome, SourceStats):
+            return outcome
+        stats = SourceStats(
+            fetched=len(outcome.jobs), skipped=outcome.skipped, not_modified=outcome.not_modified
+        )
+        if not outcome.not_modified:
+            counts, stats.refused = store_listings(conn, outcome.jobs)  # commits
+            stats.new, stats.changed, stats.unchanged = counts.new, counts.changed, counts.unchanged
+        outcome.remember(store)  # only now: the jobs are committed
+    log.info("source scanned", extra={"source": source.name, **asdict(stats)})
+    return stats
 
 
 def scan_sources(
@@ -80,21 +111,24 @@ def scan_sources(
     """Fetch each source and upsert its jobs; returns per-source statistics."""
     results: dict[str, SourceStats] = {}
     for source in sources:
-        outcome = fetch_source(source, fetcher, store)
-        if isinstance(outcome, SourceStats):
-            results[source.name] = outcome
-            continue
-        stats = SourceStats(
-            fetched=len(outcome.jobs), skipped=outcome.skipped, not_modified=outcome.not_modified
-        )
-        if not outcome.not_modified:
-            with pool.connection() as conn:  # commits when the block ends
-                counts = upsert_jobs(conn, list(outcome.jobs))
-            stats.new, stats.changed, stats.unchanged = counts.new, counts.changed, counts.unchanged
-        outcome.remember(store)  # only now: the jobs are committed
-        results[source.name] = stats
-        log.info("source scanned", extra={"source": source.name, **asdict(stats)})
+        try:
+            results[source.name] = scan_source(source, fetcher, pool, store)
+        except Exception as error:  # the database, say: costs this source, not the scan
+            log.exception("source could not be stored", extra={"source": source.name})
+            results[source.name] = SourceStats(failed=True, error=_describe(error))
     return results
+
+
+def drain_outbox(outbox: Outbox, pool: ConnectionPool, summary: ScanSummary) -> None:
+    """Send the outbox into `summary`'s counts; a failure is logged and recorded, not raised."""
+    try:
+        drained = outbox.drain(pool)
+        summary.enqueued, summary.enqueue_failed = drained.enqueued, drained.failed
+        with pool.connection() as conn:
+            summary.outbox_remaining = outbox_size(conn)
+    except Exception as error:  # the jobs stay in the outbox for the next run
+        log.exception("outbox drain failed")
+        summary.drain_error = _describe(error)
 
 
 def run_scan(
@@ -106,14 +140,20 @@ def run_scan(
 ) -> ScanSummary:
     """Scan every source, then send every job in the outbox (this run's and earlier ones)."""
     started = time.monotonic()
-    summary = ScanSummary(sources=scan_sources(sources, fetcher, pool, store))
-    drained = outbox.drain(pool)
-    summary.enqueued, summary.enqueue_failed = drained.enqueued, drained.failed
-    with pool.connection() as conn:
-        summary.outbox_remaining = outbox_size(conn)
+    summary = ScanSummary()
+    try:
+        summary.sources = scan_sources(sources, fetcher, pool, store)
+    except Exception:  # not expected (each source has its own handling); the drain still runs
+        drain_outbox(outbox, pool, summary)
+        raise
+    drain_outbox(outbox, pool, summary)
     summary.http_requests = fetcher.requests_made
     summary.duration_ms = round((time.monotonic() - started) * 1000)
     return summary
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 def would_enqueue(

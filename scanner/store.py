@@ -2,10 +2,16 @@
 
 A new job, or one whose content hash changed, gets `enqueued_at = NULL`: it is in the outbox
 until SQS has accepted its message. An unchanged job is not touched at all.
+
+Two scanners may run at once (a slow scan overlapping the next scheduled one). Each source is
+scanned under a session advisory lock on its name, taken with try-lock: a scanner that finds
+the lock held skips the source (another one is scanning it). Rows are upserted in key order,
+so even two writers of the same listings lock them in one order and cannot deadlock.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,19 +25,27 @@ from psycopg_pool import ConnectionPool
 from scanner.http import Validators
 from scanner.model import NormalizedJob
 
+log = logging.getLogger(__name__)
 Conn = psycopg.Connection[TupleRow]
 
+#: Advisory lock class of "a scanner is scanning this source"; the object is hashtext(name).
+SOURCE_LOCK_CLASS = 0x4A505343  # "JPSC"
+_TRY_LOCK = "SELECT pg_try_advisory_lock(%s, hashtext(%s))"
+_UNLOCK = "SELECT pg_advisory_unlock(%s, hashtext(%s))"
+
+# unnest keeps the order of its arrays, so rows are inserted (and locked) in the given order.
 _UPSERT = """
-INSERT INTO jobs AS j (source, external_id, title, company, location, remote, url, description,
-                       posted_at, salary_min, salary_max, salary_currency, salary_period,
-                       content_hash)
+INSERT INTO jobs AS j (source, external_id, title, company, location, remote, work_mode, url,
+                       description, posted_at, salary_min, salary_max, salary_currency,
+                       salary_period, content_hash)
 SELECT * FROM unnest(
     %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[], %s::text[],
-    %s::text[], %s::timestamptz[], %s::numeric[], %s::numeric[], %s::text[], %s::text[],
-    %s::text[])
+    %s::text[], %s::text[], %s::timestamptz[], %s::numeric[], %s::numeric[], %s::text[],
+    %s::text[], %s::text[])
 ON CONFLICT (source, external_id) DO UPDATE SET
     title = EXCLUDED.title, company = EXCLUDED.company, location = EXCLUDED.location,
-    remote = EXCLUDED.remote, url = EXCLUDED.url, description = EXCLUDED.description,
+    remote = EXCLUDED.remote, work_mode = EXCLUDED.work_mode, url = EXCLUDED.url,
+    description = EXCLUDED.description,
     posted_at = EXCLUDED.posted_at, salary_min = EXCLUDED.salary_min,
     salary_max = EXCLUDED.salary_max, salary_currency = EXCLUDED.salary_currency,
     salary_period = EXCLUDED.salary_period, content_hash = EXCLUDED.content_hash,
@@ -61,6 +75,11 @@ class UpsertCounts:
     changed: int = 0
     unchanged: int = 0
 
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.new + other.new, self.changed + other.changed, self.unchanged + other.unchanged
+        )
+
 
 @dataclass(frozen=True)
 class OutboxJob:
@@ -76,8 +95,13 @@ class OutboxJob:
 
 
 def upsert_jobs(conn: Conn, jobs: Sequence[NormalizedJob]) -> UpsertCounts:
-    """Insert new listings, update changed ones (back into the outbox), leave the rest alone."""
-    unique = list({(job.source, job.external_id): job for job in jobs}.values())
+    """Insert new listings, update changed ones (back into the outbox), leave the rest alone.
+
+    Rows are written in (source, external_id) order whatever order the board listed them in,
+    so concurrent upserts of the same rows wait for each other instead of deadlocking.
+    """
+    by_key = {(job.source, job.external_id): job for job in jobs}
+    unique = [by_key[key] for key in sorted(by_key)]
     if not unique:
         return UpsertCounts()
     columns: list[list[Any]] = [
@@ -87,6 +111,7 @@ def upsert_jobs(conn: Conn, jobs: Sequence[NormalizedJob]) -> UpsertCounts:
         [job.company for job in unique],
         [job.location for job in unique],
         [job.remote for job in unique],
+        [job.work_mode for job in unique],
         [job.url for job in unique],
         [job.description for job in unique],
         [job.posted_at for job in unique],
@@ -99,6 +124,58 @@ def upsert_jobs(conn: Conn, jobs: Sequence[NormalizedJob]) -> UpsertCounts:
     rows = conn.execute(_UPSERT, columns).fetchall()
     new = sum(1 for (inserted,) in rows if inserted)
     return UpsertCounts(new=new, changed=len(rows) - new, unchanged=len(unique) - len(rows))
+
+
+def store_listings(conn: Conn, jobs: Sequence[NormalizedJob]) -> tuple[UpsertCounts, int]:
+    """Upsert `jobs` and commit; returns the counts and how many listings were refused.
+
+    All at once in one transaction; if the database refuses a value (a `DataError` or a
+    constraint), each listing again in its own transaction, so a bad one costs only itself.
+    """
+    try:
+        with conn.transaction():
+            return upsert_jobs(conn, jobs), 0
+    except (psycopg.DataError, psycopg.IntegrityError) as error:
+        log.warning("a listing was refused; storing one by one", extra={"reason": str(error)})
+    total, refused = UpsertCounts(), 0
+    for job in sorted(jobs, key=lambda job: (job.source, job.external_id)):
+        try:
+            with conn.transaction():
+                total += upsert_jobs(conn, [job])
+        except (psycopg.DataError, psycopg.IntegrityError) as error:
+            log.warning(
+                "skipped a listing the database refused",
+                extra={"source": job.source, "external_id": job.external_id,
+                       "reason": f"{type(error).__name__}: {str(error)[:200]}"},
+            )  # fmt: skip
+            refused += 1
+    return total, refused
+
+
+@contextmanager
+def source_lock(conn: Conn, source: str) -> Iterator[bool]:
+    """Hold the session advisory lock of `source` for the block, if no other session holds it.
+
+    Yields whether the lock is held; if not, another scanner is scanning `source`. A lock that
+    cannot be released closes the connection, which releases it.
+    """
+    with conn.transaction():
+        row = conn.execute(_TRY_LOCK, (SOURCE_LOCK_CLASS, source)).fetchone()
+    held = bool(row and row[0])
+    try:
+        yield held
+    finally:
+        if held:
+            _unlock(conn, source)
+
+
+def _unlock(conn: Conn, source: str) -> None:
+    try:
+        with conn.transaction():
+            conn.execute(_UNLOCK, (SOURCE_LOCK_CLASS, source))
+    except psycopg.Error:  # the session keeps the lock until it ends: end it
+        log.warning("could not release a source lock; closing its connection", exc_info=True)
+        conn.close()
 
 
 @contextmanager

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Final, Literal, Protocol
+from typing import Final, Protocol
 
+from jobping import workmode
 from worker.model import (
     MAX_SALARY,
     MAX_SKILLS,
@@ -47,50 +48,6 @@ _SENIORITY_SOURCES: Final[tuple[tuple[Seniority, str], ...]] = (
 )  # fmt: skip
 _SENIORITY_RULES: Final = tuple((level, re.compile(rx)) for level, rx in _SENIORITY_SOURCES)
 
-_HEADLINE_HYBRID: Final = re.compile(r"\bhybrid\b")
-_HEADLINE_REMOTE: Final = re.compile(r"\b(?:remote|anywhere|wfh|work from home)\b")
-_HEADLINE_ONSITE: Final = re.compile(r"\b(?:on[\s-]?site|in[\s-]office|office[\s-]based)\b")
-_Signal = Literal["not remote", "hybrid", "remote", "onsite"]
-_NOT_REMOTE: Final = re.compile(
-    r"\b(?:not|no|non)[\s-]+(?:a\s+|fully\s+)?remote\b"
-    r"|\bremote (?:work )?is not (?:possible|an option)"
-)
-_PARTLY_REMOTE: Final = re.compile(r"\bpart(?:ial)?ly remote\b")
-_HYBRID: Final = re.compile(r"\bhybrid\b")
-_OFFICE_DAYS: Final = re.compile(
-    r"\b\d\s*(?:-\s*\d\s*)?days?\s+(?:a|per|each)\s+week\s+(?:in|at|from)\s+(?:the\s+|our\s+)?office"
-)
-_REMOTE: Final = re.compile(
-    r"\b(?:fully|100\s*%|completely|entirely|100 percent)\s+remote\b"
-    r"|\bremote[\s-]+(?:first|only|friendly|position|role|job|opportunity|work|working|team"
-    r"|company|setup|environment|contract)\b"
-    r"|\bwork(?:ing)?\s+(?:from\s+(?:home|anywhere)|remotely)\b|\bwfh\b"
-    r"|\b(?:this|the) (?:role|position|job) is remote\b"
-)
-_ONSITE: Final = re.compile(
-    r"\b(?:on[\s-]?site|in[\s-]office|office[\s-]based|in[\s-]person)\b"
-    r"(?!\s+(?:visits?|meetings?|events?|offsites?))"
-)
-#: Words near which a work-mode statement can be, with the patterns to try around each. Plain
-#: `str.find` locates them (much cheaper than a regex over the whole text); the detailed
-#: patterns then run only in a small window around each occurrence.
-_HINT_REACH: Final = 40
-_HINTS: Final[tuple[tuple[str, tuple[tuple[_Signal, re.Pattern[str]], ...]], ...]] = (
-    ("remote", (("not remote", _NOT_REMOTE), ("hybrid", _PARTLY_REMOTE), ("remote", _REMOTE))),
-    ("hybrid", (("hybrid", _HYBRID),)),
-    ("office", (("hybrid", _OFFICE_DAYS), ("onsite", _ONSITE))),
-    ("site", (("onsite", _ONSITE),)),
-    ("person", (("onsite", _ONSITE),)),
-    ("wfh", (("remote", _REMOTE),)),
-    ("from home", (("remote", _REMOTE),)),
-    ("from anywhere", (("remote", _REMOTE),)),
-)
-#: Description signals, strongest first.
-_PRECEDENCE: Final[tuple[tuple[_Signal, WorkMode], ...]] = (
-    ("not remote", "onsite"), ("hybrid", "hybrid"), ("remote", "remote"), ("onsite", "onsite"),
-)  # fmt: skip
-_RANK: Final = {signal: rank for rank, (signal, _) in enumerate(_PRECEDENCE)}
-
 
 class Analyzer(Protocol):
     """Turns a job posting into an `Analysis`; must be safe to call from several threads."""
@@ -107,7 +64,7 @@ class RuleAnalyzer:
         self._taxonomy = taxonomy or load_taxonomy()
 
     def analyze(self, job: JobPosting) -> Analysis:
-        """Analyze `job` from its title, location, remote flag and description."""
+        """Analyze `job` from its title, location, work mode, remote flag and description."""
         text = f"{job.title}\n{job.description}"
         low, high, currency, period = _salary(job, text)
         return Analysis(
@@ -132,39 +89,17 @@ def detect_seniority(title: str) -> Seniority:
 
 
 def detect_work_mode(job: JobPosting) -> WorkMode:
-    """Remote, hybrid or on-site, from the title and location, the flag, then the description.
+    """Remote, hybrid or on-site: the board's structured value first, then the text.
 
-    The headline (title and location) is the most deliberate statement and wins; the source's
-    remote flag comes next (made "hybrid" if the description says so); the description last.
+    The order and every word list are `jobping.workmode`'s, the scanner's too.
     """
-    headline = f"{job.title} {job.location}".lower()
-    if _HEADLINE_HYBRID.search(headline):
-        return "hybrid"
-    if _HEADLINE_REMOTE.search(headline):
-        return "remote"
-    description = job.description.lower()
-    if job.remote:
-        return "hybrid" if _mode_from_description(description) == "hybrid" else "remote"
-    if _HEADLINE_ONSITE.search(headline):
-        return "onsite"
-    from_text = _mode_from_description(description)
-    if from_text == "unknown" and job.remote is False:
-        return "onsite"
-    return from_text
-
-
-def _mode_from_description(text: str) -> WorkMode:
-    """The strongest signal anywhere: "not remote" > hybrid > remote > on-site."""
-    best = len(_PRECEDENCE)
-    for word, checks in _HINTS:
-        position = text.find(word)
-        while position >= 0 and any(_RANK[signal] < best for signal, _ in checks):
-            low, high = max(0, position - _HINT_REACH), position + len(word) + _HINT_REACH
-            for signal, pattern in checks:
-                if _RANK[signal] < best and pattern.search(text, low, high):
-                    best = _RANK[signal]  # weaker signals need not be looked for any more
-            position = text.find(word, position + 1)
-    return _PRECEDENCE[best][1] if best < len(_PRECEDENCE) else "unknown"
+    return workmode.decide(
+        job.work_mode,
+        title=job.title,
+        location=job.location,
+        description=job.description,
+        remote=job.remote,
+    )
 
 
 def _salary(

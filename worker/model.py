@@ -6,7 +6,7 @@ Vocabularies (also the values the database stores):
   ``principal``, ``lead``, ``manager``, ``director``; ``unknown`` when nothing in the title says.
   ``lead`` is a technical/team lead; ``manager`` a people manager (engineering manager and the
   like, not product or project managers); ``director`` covers director, head of, VP and C-level.
-* Work mode: ``remote``, ``hybrid``, ``onsite``, or ``unknown``.
+* Work mode: ``remote``, ``hybrid``, ``onsite``, or ``unknown`` (see `jobping.workmode`).
 * Salary period: ``year``, ``month``, ``hour`` (``None`` when there is no salary).
 """
 
@@ -18,6 +18,10 @@ from decimal import Decimal
 from typing import Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Re-exported: the work-mode vocabulary is defined once, in jobping.workmode.
+from jobping.workmode import WORK_MODES as WORK_MODES  # noqa: PLC0414 (re-export)
+from jobping.workmode import WorkMode as WorkMode  # noqa: PLC0414 (re-export)
 
 Seniority = Literal[
     "intern",
@@ -31,11 +35,9 @@ Seniority = Literal[
     "director",
     "unknown",
 ]
-WorkMode = Literal["remote", "hybrid", "onsite", "unknown"]
 SalaryPeriod = Literal["year", "month", "hour"]
 
 SENIORITIES: Final[tuple[Seniority, ...]] = get_args(Seniority)
-WORK_MODES: Final[tuple[WorkMode, ...]] = get_args(WorkMode)
 
 #: Largest salary amount accepted anywhere (keeps absurd parses and model output out).
 MAX_SALARY: Final = Decimal(1_000_000_000)
@@ -72,6 +74,8 @@ class JobPosting:
     salary_max: Decimal | None
     salary_currency: str | None
     content_hash: str
+    #: What the board said (`jobs.work_mode`); "unknown" when it gave no structured value.
+    work_mode: WorkMode = "unknown"
 
 
 class Analysis(BaseModel):

@@ -22,7 +22,7 @@ Conn = psycopg.Connection[TupleRow]
 
 _LOAD_JOB = """
 SELECT id, source, title, company, location, remote, url, description,
-       salary_min, salary_max, salary_currency, content_hash
+       salary_min, salary_max, salary_currency, content_hash, work_mode
 FROM jobs WHERE id = %s"""
 
 # The job's write is this one statement (one round trip, its own transaction on the worker's
@@ -129,6 +129,7 @@ def load_job(conn: Conn, job_id: uuid.UUID) -> JobPosting | None:
         salary_max=row[9],
         salary_currency=row[10].strip() if row[10] else None,
         content_hash=row[11],
+        work_mode=row[12],
     )
 
 

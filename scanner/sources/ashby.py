@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from jobping import workmode
 from scanner.config import AshbySource as AshbyConfig
 from scanner.html import html_to_text, tidy_text
 from scanner.model import NormalizedJob
@@ -34,8 +35,6 @@ from scanner.sources.base import (
     as_object,
     require_text,
 )
-
-_WORKPLACE = {"remote": True, "onsite": False, "on-site": False, "hybrid": False}
 
 
 class AshbyBoard(JsonBoard):
@@ -72,6 +71,7 @@ class AshbyBoard(JsonBoard):
             company=self.config.company or self.config.board,
             location=location,
             remote=_remote(job, location),
+            work_mode=_work_mode(job),
             url=text(job.get("jobUrl")) or text(job.get("applyUrl")),
             description=html_to_text(html)
             if html
@@ -94,11 +94,14 @@ def _external_id(job: dict[str, Any]) -> str:
     return segment
 
 
+def _work_mode(job: dict[str, Any]) -> workmode.WorkMode:
+    """`workplaceType` (`OnSite`, `Hybrid`, `Remote`), else remote if `isRemote` is true."""
+    mode = workmode.from_board(job.get("workplaceType"))
+    return "remote" if mode == "unknown" and job.get("isRemote") is True else mode
+
+
 def _remote(job: dict[str, Any], location: str) -> bool | None:
-    """`workplaceType` first (Hybrid is not remote), then `isRemote`, then the location text."""
-    workplace = text(job.get("workplaceType")).lower()
-    if workplace in _WORKPLACE:
-        return _WORKPLACE[workplace]
+    """`isRemote`, else the location text (a known `_work_mode` overrides it)."""
     flag = job.get("isRemote")
     return flag if isinstance(flag, bool) else remote_from_text(location)
 

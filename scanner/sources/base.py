@@ -13,7 +13,6 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import InvalidOperation
 from typing import Any, Protocol, TypeVar
 
 from scanner.http import Fetcher, FetchError, FetchResult, Validators, ValidatorStore
@@ -78,6 +77,11 @@ class Source(Protocol):
         """The configured name: the `source` of every job this source finds."""
         ...
 
+    @property
+    def deadline_seconds(self) -> float:
+        """Total time one fetch may take, retries and backoff included."""
+        ...
+
     def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
         """Fetch (conditionally) and normalize; raises `SourceError` when it cannot."""
         ...
@@ -95,8 +99,10 @@ def decode_json(name: str, body: bytes) -> Any:
     """The body as JSON, or `MalformedBody` saying why not."""
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise MalformedBody(name, f"body is not JSON: {error}") from None
+    # ValueError: JSONDecodeError, UnicodeDecodeError, an integer of more than 4300 digits;
+    # RecursionError: arrays nested thousands deep.
+    except (ValueError, RecursionError) as error:
+        raise MalformedBody(name, f"body is not JSON: {str(error)[:200]}") from None
 
 
 def listings_of(name: str, document: Any, key: str | None) -> list[Any]:
@@ -122,7 +128,8 @@ def normalize_all(
         total += 1
         try:
             job = normalize(listing)
-        except (SkipListing, KeyError, TypeError, ValueError, InvalidOperation) as error:
+        # ArithmeticError covers decimal's InvalidOperation and a date's OverflowError.
+        except (SkipListing, LookupError, TypeError, ValueError, ArithmeticError) as error:
             reason = f"{type(error).__name__}: {error}"
             log.warning(
                 "skipped a listing", extra={"source": name, "index": index, "reason": reason}
@@ -168,6 +175,11 @@ class JsonBoard:
     def name(self) -> str:
         """The configured source name."""
         return str(self.config.name)
+
+    @property
+    def deadline_seconds(self) -> float:
+        """Total time one fetch may take."""
+        return float(self.config.deadline_seconds)
 
     @property
     def url(self) -> str:

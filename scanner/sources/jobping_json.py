@@ -1,11 +1,13 @@
 """JobPing's own format: a JSON list of jobs with the `NormalizedJob` fields, from a file or URL.
 
 Each object has `external_id`, `title` and `company` (required), and optionally `location`,
-`remote`, `url`, `description` (plain text), `posted_at` (ISO 8601 with an offset),
+`remote`, `work_mode` ("remote", "hybrid", "onsite", "unknown"; it decides `remote` when
+known), `url`, `description` (plain text), `posted_at` (ISO 8601 with an offset),
 `salary_min`, `salary_max`, `salary_currency`, `salary_period` ("year", "month", "hour") and
-`source` (defaults to the configured name). `content_hash` is computed, never read; unknown
-fields are errors. A file is "not modified" when its SHA-256 matches the stored ETag, so an
-unchanged file costs nothing either.
+`source`. A source writes only under its own configured name: a listing whose `source` names
+another is skipped (it could otherwise rewrite another board's jobs, URL included).
+`content_hash` is computed, never read; unknown fields are errors. A file is "not modified"
+when its SHA-256 matches the stored ETag, so an unchanged file costs nothing either.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
+from jobping.workmode import WorkMode
 from scanner.config import JobPingSource as JobPingConfig
 from scanner.html import tidy_text
 from scanner.http import Fetcher, Validators, ValidatorStore
@@ -48,6 +51,7 @@ class JobPingListing(BaseModel):
     company: str
     location: str = ""
     remote: bool | None = None
+    work_mode: WorkMode = "unknown"
     url: str = ""
     description: str = ""
     posted_at: AwareDatetime | None = None
@@ -67,6 +71,11 @@ class JobPingFile:
     def name(self) -> str:
         """The configured source name."""
         return self.config.name
+
+    @property
+    def deadline_seconds(self) -> float:
+        """Total time one fetch may take."""
+        return self.config.deadline_seconds
 
     def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
         """Read the file or fetch the URL (conditionally either way) and validate the jobs."""
@@ -96,10 +105,10 @@ class JobPingFile:
             first = error.errors()[0]
             field = ".".join(str(part) for part in first["loc"]) or "listing"
             raise SkipListing(f"field '{field}': {first['msg']}") from None
+        if job.source is not None and job.source != self.name:
+            raise SkipListing(f"field 'source': {job.source!r:.80} is not this source's name")
         fields = job.model_dump(exclude={"source", "description"})
-        return NormalizedJob(
-            source=job.source or self.name, description=tidy_text(job.description), **fields
-        )
+        return NormalizedJob(source=self.name, description=tidy_text(job.description), **fields)
 
     def _read_file(self, path: Path) -> bytes:
         try:

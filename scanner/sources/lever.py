@@ -15,6 +15,7 @@ import html
 from typing import Any
 from urllib.parse import quote
 
+from jobping import workmode
 from scanner.config import LeverSource as LeverConfig
 from scanner.html import html_to_text, tidy_text
 from scanner.model import NormalizedJob
@@ -33,8 +34,6 @@ from scanner.sources.base import (
     as_object,
     require_text,
 )
-
-_WORKPLACE = {"remote": True, "on-site": False, "onsite": False, "hybrid": False}
 
 
 class LeverSite(JsonBoard):
@@ -65,7 +64,8 @@ class LeverSite(JsonBoard):
             title=require_text(posting, "text"),
             company=self.config.company or self.config.board,
             location=location,
-            remote=_remote(posting, location),
+            remote=remote_from_text(location),  # a known work mode overrides it
+            work_mode=workmode.from_board(posting.get("workplaceType")),
             url=text(posting.get("hostedUrl")),
             description=_description(posting),
             posted_at=from_epoch_ms(created) if isinstance(created, int | float) else None,
@@ -75,12 +75,6 @@ class LeverSite(JsonBoard):
             salary_currency=(text(salary.get("currency")) or None) if period else None,
             salary_period=period,
         )
-
-
-def _remote(posting: dict[str, Any], location: str) -> bool | None:
-    """From `workplaceType`; "unspecified" (or none) falls back to the location text."""
-    workplace = text(posting.get("workplaceType")).lower()
-    return _WORKPLACE[workplace] if workplace in _WORKPLACE else remote_from_text(location)
 
 
 def _description(posting: dict[str, Any]) -> str:

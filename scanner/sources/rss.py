@@ -41,6 +41,11 @@ class Feed:
         """The configured source name."""
         return self.config.name
 
+    @property
+    def deadline_seconds(self) -> float:
+        """Total time one fetch may take."""
+        return self.config.deadline_seconds
+
     def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
         """Fetch the feed (conditionally) and normalize its entries."""
         result = get(self.name, fetcher, store, self.config.url, _ACCEPT)

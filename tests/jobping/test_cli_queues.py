@@ -98,16 +98,55 @@ def test_dlq_redrive_copies_back_and_drops_error_attributes(
 def test_redrive_uses_message_move_task_when_available() -> None:
     sqs = boto3.client("sqs", region_name="us-east-1")
     dlq = "https://sqs.us-east-1.amazonaws.com/123456789012/jobs-dlq"
-    arn = "arn:aws:sqs:us-east-1:123456789012:jobs-dlq"
+    jobs = "https://sqs.us-east-1.amazonaws.com/123456789012/jobs"
+    dlq_arn = "arn:aws:sqs:us-east-1:123456789012:jobs-dlq"
+    jobs_arn = "arn:aws:sqs:us-east-1:123456789012:jobs"
     with Stubber(sqs) as stub:
+        for url, arn in ((dlq, dlq_arn), (jobs, jobs_arn)):
+            stub.add_response(
+                "get_queue_attributes",
+                {"Attributes": {"QueueArn": arn}},
+                {"QueueUrl": url, "AttributeNames": ["All"]},
+            )
         stub.add_response(
-            "get_queue_attributes",
-            {"Attributes": {"QueueArn": arn}},
-            {"QueueUrl": dlq, "AttributeNames": ["All"]},
+            "start_message_move_task",
+            {"TaskHandle": "task-1"},
+            {"SourceArn": dlq_arn, "DestinationArn": jobs_arn},
         )
-        stub.add_response("start_message_move_task", {"TaskHandle": "task-1"}, {"SourceArn": arn})
-        result = ops.redrive(sqs, dlq, "https://sqs.us-east-1.amazonaws.com/1/jobs")
+        result = ops.redrive(sqs, dlq, jobs)
     assert (result.method, result.task_handle) == ("move-task", "task-1")
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_dlq_redrive_names_the_job_queue_as_the_move_destination(
+    sqs: object, queues: JobQueues
+) -> None:
+    """Messages the worker dead-lettered itself carry no DeadLetterQueueSourceArn: without a
+    DestinationArn, SQS would not know where to move them. The request is sent to moto for real
+    (moto 5.2 answers 500, so the command then copies)."""
+    sent: list[dict[str, object]] = []
+
+    def record(params: dict[str, object], **_: object) -> None:
+        sent.append(dict(params))
+
+    hook = "before-parameter-build.sqs.StartMessageMoveTask"
+    sqs.meta.events.register(hook, record)  # type: ignore[attr-defined]
+    try:
+        # As the worker dead-letters a message: SendMessage to the DLQ (no source ARN on it).
+        sqs.send_message(QueueUrl=queues.dlq_url, MessageBody='{"n": 1}')  # type: ignore[attr-defined]
+        result = ops.redrive(sqs, queues.dlq_url, queues.url)  # type: ignore[arg-type]
+    finally:
+        sqs.meta.events.unregister(hook, record)  # type: ignore[attr-defined]
+
+    arn = {
+        url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[  # type: ignore[attr-defined]
+            "Attributes"
+        ]["QueueArn"]
+        for url in (queues.url, queues.dlq_url)
+    }
+    assert sent == [{"SourceArn": arn[queues.dlq_url], "DestinationArn": arn[queues.url]}]
+    assert (result.method, result.moved) == ("copy", 1)
+    assert _depth(sqs, queues.dlq_url) == 0
 
 
 @pytest.mark.usefixtures("cli_env")

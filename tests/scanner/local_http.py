@@ -29,6 +29,8 @@ class Reply:
     body: bytes | str = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0
+    """Seconds between bytes: the body is sent one byte at a time (0: all at once)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class LocalServer:
         self._routes: dict[str, list[Reply]] = {}
         self._lock = threading.Lock()
         self.requests: list[Seen] = []
+        self.bytes_sent: dict[str, int] = {}
+        """Body bytes written per path (a trickled body the client gave up on is short)."""
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(
@@ -122,9 +126,21 @@ class LocalServer:
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     if reply.status != 304:
-                        self.wfile.write(body)
+                        self._write(seen.path, body, reply.trickle)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test): nothing to tell it
+
+            def _write(self, path: str, body: bytes, trickle: float) -> None:
+                step = 1 if trickle else max(1, len(body))
+                for start in range(0, len(body), step):
+                    if trickle:
+                        time.sleep(trickle)
+                    self.wfile.write(body[start : start + step])
+                    self.wfile.flush()
+                    with server._lock:
+                        server.bytes_sent[path] = server.bytes_sent.get(path, 0) + min(
+                            step, len(body) - start
+                        )
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

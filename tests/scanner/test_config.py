@@ -110,6 +110,10 @@ def test_inline_json_and_json_files_are_accepted(tmp_path: Path) -> None:
         ('{"source": []}', "unknown top-level key 'source'"),
         ('["greenhouse"]', "source #1: expected an object with a 'type'"),
         ("   ", "SCANNER_SOURCES is empty"),
+        (
+            '[{"type": "rss", "url": "https://x.example/f", "deadline_seconds": 0}]',
+            "field 'deadline_seconds': Input should be greater than 0",
+        ),
     ],
 )
 def test_each_error_is_one_line_naming_the_problem(value: str, message: str) -> None:
@@ -154,3 +158,10 @@ def test_errors_in_a_file_name_the_file(tmp_path: Path) -> None:
         load_sources(str(path))
 
     assert str(caught.value) == f"{path}: source #1: field 'board' is required"
+
+
+def test_every_source_has_a_deadline_defaulting_to_two_minutes() -> None:
+    first, second = load_sources(
+        '[{"type": "ashby", "board": "a"}, {"type": "lever", "board": "b", "deadline_seconds": 30}]'
+    )
+    assert (first.deadline_seconds, second.deadline_seconds) == (120.0, 30.0)

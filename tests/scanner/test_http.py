@@ -16,9 +16,9 @@ from scanner.http import (
     RetryPolicy,
     Timeouts,
     Validators,
-    _retry_after,
     make_client,
 )
+from scanner.retry import retry_after_seconds
 
 
 def test_user_agent_and_accept_encoding_are_sent(
@@ -65,10 +65,12 @@ def test_retry_after_as_http_date_is_honoured() -> None:
     now = datetime(2026, 11, 29, 1, 0, 0, tzinfo=UTC)
     header = format_datetime(now + timedelta(seconds=12), usegmt=True)
 
-    assert _retry_after(header, now=now) == pytest.approx(12.0)
-    assert _retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now=now) == 0.0
-    assert _retry_after("soon", now=now) is None
-    assert _retry_after(None) is None
+    assert retry_after_seconds(header, now=now) == pytest.approx(12.0)
+    assert (
+        retry_after_seconds(format_datetime(now - timedelta(hours=1), usegmt=True), now=now) == 0.0
+    )
+    assert retry_after_seconds("soon", now=now) is None
+    assert retry_after_seconds(None) is None
 
 
 def test_retry_after_is_capped(http_server: LocalServer, sleeps: list[float]) -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from scanner.model import NormalizedJob
+from scanner.normalize import parse_datetime
 
 
 def job(**changes: object) -> NormalizedJob:
@@ -116,3 +117,44 @@ def test_a_job_needs_its_key() -> None:
 def test_jobs_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         job().title = "changed"  # type: ignore[misc]
+
+
+def test_text_is_made_storable_in_postgres() -> None:
+    dirty = job(
+        title="Data\x00Engineer\x1b[31m",
+        company="Acme\ud800 Inc",  # a lone surrogate, as JSON's "\ud800" decodes
+        description="Line one\x00\r\nLine two\x7f\tend",
+    )
+
+    assert dirty.title == "Data Engineer [31m"
+    assert dirty.company == "Acme\ufffd Inc"
+    assert dirty.description == "Line one \nLine two \tend"
+    for value in (dirty.title, dirty.company, dirty.description):
+        value.encode("utf-8")  # would raise on a surrogate
+
+
+def test_lengths_are_bounded() -> None:
+    long = job(title="T" * 600, location="L" * 900, description="D" * 30_000)
+    assert (len(long.title), len(long.location)) == (500, 500)
+    assert len(long.description) == 20_000
+    assert long.description.endswith("…")
+    assert job(url="https://example.com/" + "x" * 3000).url == ""  # a cut URL leads elsewhere
+    with pytest.raises(ValueError, match="external_id is longer than 200"):
+        job(external_id="x" * 201)  # cutting a key could merge two listings
+
+
+def test_a_time_before_year_one_in_utc_costs_only_posted_at() -> None:
+    moment = datetime.fromisoformat("0001-01-01T00:00:00+14:00")
+    assert job(posted_at=moment).posted_at is None
+    assert parse_datetime("0001-01-01T00:00:00+14:00") is None
+    assert parse_datetime("9999-12-31T23:59:59-10:00") is None  # after year 9999 in UTC
+
+
+def test_a_known_work_mode_decides_the_remote_flag_and_the_hash() -> None:
+    hybrid = job(work_mode="hybrid", remote=True)
+    assert (hybrid.work_mode, hybrid.remote) == ("hybrid", False)
+    assert job(work_mode="remote", remote=False).remote is True
+    assert job(work_mode="nonsense").work_mode == "unknown"  # type: ignore[arg-type]
+    assert hybrid.content_hash != job(work_mode="onsite").content_hash
+    # "unknown" is left out of the hashed document: stored hashes stay valid
+    assert job(work_mode="unknown").content_hash == job().content_hash

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,105 +19,13 @@ import psycopg
 import pytest
 from local_http import LocalServer, Reply
 from psycopg_pool import ConnectionPool
+from scanning import Scanner, jobs_of
 
 from jobping.aws import count_requests
-from jobping.db import open_pool
 from jobping.local.moto import MotoServer
 from jobping.local.queues import JobQueues
 from jobping.messages import decode
-from scanner.config import parse_sources
-from scanner.http import Fetcher, RetryPolicy, Timeouts, make_client
 from scanner.outbox import Outbox
-from scanner.scan import run_scan
-from scanner.sources import build_source
-from scanner.store import DbValidatorStore
-
-
-def _jobs(count: int, *, title: str = "Engineer", start: int = 0) -> list[dict[str, Any]]:
-    return [
-        {
-            "external_id": f"job-{i}",
-            "title": f"{title} {i}",
-            "company": "Acme",
-            "description": f"Python and Kubernetes, job {i}.",
-        }
-        for i in range(start, start + count)
-    ]
-
-
-@pytest.fixture
-def pool(db: str) -> Iterator[ConnectionPool]:
-    with open_pool(db, size=4, wait=True) as pool:
-        yield pool
-
-
-@pytest.fixture
-def scan_fetcher() -> Iterator[Fetcher]:
-    with make_client(Timeouts(connect=1.0, read=1.0, write=1.0, pool=1.0)) as client:
-        yield Fetcher(client, policy=RetryPolicy(attempts=2), sleep=lambda _: None)
-
-
-class Scanner:
-    """Runs scans of a fixed set of sources, as `python -m scanner` would."""
-
-    def __init__(
-        self,
-        server: LocalServer,
-        sqs: Any,
-        queues: JobQueues,
-        pool: ConnectionPool,
-        fetcher: Fetcher,
-    ) -> None:
-        self.server, self.sqs, self.queues, self.pool, self.fetcher = (
-            server,
-            sqs,
-            queues,
-            pool,
-            fetcher,
-        )
-        self.sources: list[dict[str, Any]] = []
-
-    def board(self, name: str, jobs: list[dict[str, Any]], **headers: str) -> None:
-        path = f"/{name}.json"
-        self.server.route(path, Reply(body=json.dumps(jobs), headers=headers))
-        if not any(s["name"] == f"jobping:{name}" for s in self.sources):
-            self.sources.append(
-                {"type": "jobping", "name": f"jobping:{name}", "url": self.server.url + path}
-            )
-
-    def scan(self, outbox: Outbox | None = None) -> Any:
-        sources = [build_source(c) for c in parse_sources(self.sources)]
-        return run_scan(
-            sources,
-            self.fetcher,
-            self.pool,
-            DbValidatorStore(self.pool),
-            outbox or Outbox(self.sqs, self.queues.url),
-        )
-
-    def queued(self) -> list[str]:
-        """Drain the job queue; the external ids of the messages on it."""
-        ids = []
-        while batch := self.sqs.receive_message(
-            QueueUrl=self.queues.url, MaxNumberOfMessages=10
-        ).get("Messages"):
-            for message in batch:
-                ids.append(decode(message["Body"]).data.external_id)
-                self.sqs.delete_message(
-                    QueueUrl=self.queues.url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        return ids
-
-
-@pytest.fixture
-def scanner(
-    http_server: LocalServer,
-    sqs: Any,
-    queues: JobQueues,
-    pool: ConnectionPool,
-    scan_fetcher: Fetcher,
-) -> Scanner:
-    return Scanner(http_server, sqs, queues, pool, scan_fetcher)
 
 
 def _outbox_size(url: str) -> int:
@@ -130,7 +37,7 @@ def _outbox_size(url: str) -> int:
 def test_second_run_enqueues_nothing_and_a_change_is_enqueued_again(
     scanner: Scanner, db: str
 ) -> None:
-    scanner.board("acme", _jobs(5))
+    scanner.board("acme", jobs_of(5))
     first = scanner.scan()
     assert (first.sources["jobping:acme"].new, first.enqueued) == (5, 5)
     assert sorted(scanner.queued()) == [f"job-{i}" for i in range(5)]
@@ -139,7 +46,7 @@ def test_second_run_enqueues_nothing_and_a_change_is_enqueued_again(
     assert (second.sources["jobping:acme"].unchanged, second.enqueued) == (5, 0)
     assert scanner.queued() == []
 
-    changed = _jobs(5)
+    changed = jobs_of(5)
     changed[2]["title"] = "Staff Engineer 2"
     scanner.board("acme", changed)
     third = scanner.scan()
@@ -151,7 +58,7 @@ def test_second_run_enqueues_nothing_and_a_change_is_enqueued_again(
 def test_not_modified_board_costs_one_request_and_no_work(
     scanner: Scanner, http_server: LocalServer
 ) -> None:
-    scanner.board("acme", _jobs(3), ETag='"v1"')
+    scanner.board("acme", jobs_of(3), ETag='"v1"')
     scanner.scan()
     scanner.queued()
     http_server.route("/acme.json", Reply(status=304, headers={"ETag": '"v1"'}))
@@ -166,7 +73,7 @@ def test_not_modified_board_costs_one_request_and_no_work(
 def test_failing_source_is_skipped_and_the_others_scanned(
     scanner: Scanner, http_server: LocalServer, failure: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    scanner.board("good", _jobs(3))
+    scanner.board("good", jobs_of(3))
     scanner.board("bad", [])
     reply = {
         "500": Reply(status=500, body="oops"),
@@ -189,7 +96,7 @@ def test_crash_between_upsert_and_enqueue_loses_nothing(
         def drain(self, pool: ConnectionPool, *, limit: int | None = None) -> Any:
             raise SystemExit("killed after the upsert")
 
-    scanner.board("acme", _jobs(4))
+    scanner.board("acme", jobs_of(4))
     with pytest.raises(SystemExit):
         scanner.scan(CrashingOutbox(sqs, scanner.queues.url))
     assert _outbox_size(db) == 4
@@ -228,13 +135,13 @@ class FlakySqs:
 def test_rejected_entries_are_retried_and_never_marked_wrongly(
     scanner: Scanner, sqs: Any, db: str
 ) -> None:
-    scanner.board("acme", _jobs(12))
+    scanner.board("acme", jobs_of(12))
     flaky = FlakySqs(sqs, {"job-3", "job-11"}, times=1)
     summary = scanner.scan(Outbox(flaky, scanner.queues.url))  # type: ignore[arg-type]
     assert (summary.enqueued, summary.enqueue_failed) == (12, 0)
     assert sorted(scanner.queued()) == sorted(f"job-{i}" for i in range(12))
 
-    scanner.board("acme", [*_jobs(12), *_jobs(2, start=12)])
+    scanner.board("acme", [*jobs_of(12), *jobs_of(2, start=12)])
     stubborn = FlakySqs(sqs, {"job-13"}, times=99)
     summary = scanner.scan(Outbox(stubborn, scanner.queues.url, attempts=3))  # type: ignore[arg-type]
     assert (summary.enqueued, summary.enqueue_failed) == (1, 1)
@@ -247,7 +154,7 @@ def test_rejected_entries_are_retried_and_never_marked_wrongly(
 def test_two_scanners_at_once_enqueue_each_job_once(
     scanner: Scanner, sqs: Any, pool: ConnectionPool, db: str
 ) -> None:
-    scanner.board("acme", _jobs(120))
+    scanner.board("acme", jobs_of(120))
     scanner.scan(Outbox(FlakySqs(sqs, set(), 0), scanner.queues.url))  # type: ignore[arg-type]
     scanner.queued()
     with psycopg.connect(db) as conn:  # put everything back in the outbox
@@ -272,7 +179,7 @@ def test_two_scanners_at_once_enqueue_each_job_once(
 def test_sqs_requests_per_job_at_most_0_11_for_500_new_jobs(scanner: Scanner, sqs: Any) -> None:
     counter = count_requests(sqs)
     try:
-        scanner.board("big", _jobs(500))
+        scanner.board("big", jobs_of(500))
         summary = scanner.scan()
     finally:
         sqs.meta.events.unregister("before-send.sqs", counter)
@@ -284,7 +191,7 @@ def test_sqs_requests_per_job_at_most_0_11_for_500_new_jobs(scanner: Scanner, sq
 def test_scanner_process_exit_codes_and_summary(
     http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str, tmp_path: Path
 ) -> None:
-    http_server.route("/ok.json", Reply(body=json.dumps(_jobs(2))))
+    http_server.route("/ok.json", Reply(body=json.dumps(jobs_of(2))))
     http_server.route("/broken.json", Reply(status=503))
     sources = [{"type": "jobping", "name": "jobping:ok", "url": http_server.url + "/ok.json"}]
     env = {
@@ -345,7 +252,7 @@ def _scanner_env(
 def test_dry_run_prints_what_would_be_enqueued_and_writes_nothing(
     http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str, sqs: Any
 ) -> None:
-    http_server.route("/acme.json", Reply(body=json.dumps(_jobs(3))))
+    http_server.route("/acme.json", Reply(body=json.dumps(jobs_of(3))))
     sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
     result = subprocess.run(
         [sys.executable, "-m", "scanner", "--dry-run"],
@@ -376,7 +283,7 @@ def test_dry_run_prints_what_would_be_enqueued_and_writes_nothing(
 def test_loop_scans_repeatedly_until_sigterm(
     http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str
 ) -> None:
-    http_server.route("/acme.json", Reply(body=json.dumps(_jobs(2))))
+    http_server.route("/acme.json", Reply(body=json.dumps(jobs_of(2))))
     sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
     proc = subprocess.Popen(
         [sys.executable, "-m", "scanner", "--loop", "--interval", "0.3"],

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from worker.analyze import RULES_ANALYZER, RuleAnalyzer, detect_seniority, detect_work_mode
-from worker.model import Analysis, JobPosting
+from worker.model import WORK_MODES, Analysis, JobPosting
 from worker.skills import load_taxonomy
 
 ANALYZER = RuleAnalyzer()
@@ -152,6 +152,22 @@ def test_work_mode_from_location_flag_and_description(
     assert detect_work_mode(make_job(**overrides)) == expected
 
 
+@pytest.mark.parametrize(
+    ("board", "overrides", "expected"),
+    [
+        ("hybrid", {"location": "Remote - US"}, "hybrid"),  # was remote: the headline won
+        ("hybrid", {"remote": False}, "hybrid"),  # was on-site: hybrid reduced to a boolean
+        ("onsite", {"description": "Fully remote within Europe."}, "onsite"),
+        ("remote", {"title": "Backend Engineer (Hybrid)"}, "remote"),
+        ("unknown", {"location": "Hybrid - Berlin"}, "hybrid"),  # nothing structured: text
+    ],
+)
+def test_the_boards_work_mode_decides_before_the_text(
+    board: str, overrides: dict[str, Any], expected: str
+) -> None:
+    assert detect_work_mode(make_job(work_mode=board, **overrides)) == expected
+
+
 def test_structured_salary_from_the_source_wins_over_the_text() -> None:
     job = make_job(
         description="Salary: $90k-$100k",
@@ -211,6 +227,7 @@ amounts = st.none() | st.decimals(allow_nan=True, allow_infinity=True)
     description=st.text(max_size=600),
     location=st.text(max_size=40),
     remote=st.none() | st.booleans(),
+    board=st.sampled_from(WORK_MODES),
     salary=st.tuples(amounts, amounts, st.none() | st.text(max_size=4)),
 )
 def test_analysis_is_deterministic_and_never_fails(
@@ -218,10 +235,11 @@ def test_analysis_is_deterministic_and_never_fails(
     description: str,
     location: str,
     remote: bool | None,
+    board: str,
     salary: tuple[Decimal | None, Decimal | None, str | None],
 ) -> None:
     job = make_job(
-        title=title, description=description, location=location, remote=remote,
+        title=title, description=description, location=location, remote=remote, work_mode=board,
         salary_min=salary[0], salary_max=salary[1], salary_currency=salary[2],
     )  # fmt: skip
     first = ANALYZER.analyze(job)
