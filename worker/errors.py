@@ -47,13 +47,10 @@ _OUTAGE_TYPES: tuple[type[BaseException], ...] = (
     pg_errors.ReadOnlySqlTransaction,
     PoolTimeout,
 )
-# OperationalErrors that are about this transaction or this process, not the dependency:
-# deadlocks and serialization failures (class 40), a lock wait (55P03), a pool closed at stop.
-_NOT_OUTAGE: tuple[type[BaseException], ...] = (
-    pg_errors.TransactionRollback,
-    pg_errors.LockNotAvailable,
-    PoolClosed,
-)
+# OperationalErrors about this transaction or this process, not the dependency: deadlocks and
+# serialization failures (SQLSTATE class 40), a lock wait given up (55P03), a pool closed at stop.
+_NOT_OUTAGE_SQLSTATES = ("40", "55P03")
+_NOT_OUTAGE: tuple[type[BaseException], ...] = (PoolClosed,)
 #: How far along `__cause__`/`__context__` to look (a handler may wrap the driver's error).
 _CHAIN_DEPTH = 8
 
@@ -65,7 +62,8 @@ def looks_like_outage(error: BaseException) -> bool:
     for _ in range(_CHAIN_DEPTH):
         if current is None or id(current) in seen:
             return False
-        if isinstance(current, _NOT_OUTAGE):
+        sqlstate = getattr(current, "sqlstate", None) or ""
+        if isinstance(current, _NOT_OUTAGE) or sqlstate.startswith(_NOT_OUTAGE_SQLSTATES):
             return False
         if isinstance(current, _OUTAGE_TYPES):
             return True

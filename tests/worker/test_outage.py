@@ -8,6 +8,7 @@ faults.py`). The queue has the deployed settings: visibility timeout 300 s, maxR
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -15,9 +16,26 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+from psycopg_pool import PoolClosed, PoolTimeout
+
 from jobping.local.queues import JobQueues, QueueSettings
-from tests.worker.conftest import WorkerFactory, job_body, query, queue_counts, send_all, wait_for
+from jobping.messages import JobMessage
+from tests.worker.conftest import (
+    FakeQueue,
+    WorkerFactory,
+    job_body,
+    job_message,
+    query,
+    queue_counts,
+    send_all,
+    wait_for,
+)
 from tests.worker.faults import TcpProxy
+from worker.backoff import Backoff
+from worker.consumer import Consumer
+from worker.errors import DependencyUnavailable, RetryableError, looks_like_outage
+from worker.gate import DependencyGate, GateState, OutagePolicy
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -127,3 +145,146 @@ def test_database_outage_costs_no_dead_letters(
     states = [line["dependency_state"] for line in lines if "dependency_state" in line]
     assert "down" in states
     assert states[-1] == "up"
+
+
+class Dependency:
+    """A probe the test switches between up and down, counting its calls."""
+
+    def __init__(self, up: bool) -> None:
+        self.up = up
+        self.probes = 0
+        self.resumes = 0
+
+    def probe(self) -> str | None:
+        self.probes += 1
+        return None if self.up else "database unreachable: test"
+
+    def warm(self) -> str | None:
+        self.resumes += 1
+        return None
+
+
+FAST = OutagePolicy(hold_seconds=5, probe_first=0.05, probe_cap=0.1, check_interval=0.1)
+
+
+def _consumer(
+    queue: FakeQueue, handler: Callable[[JobMessage], None], gate: DependencyGate
+) -> Consumer:
+    backoff = Backoff(base=2, cap=2, rand=lambda: 1.0)
+    return Consumer(queue, {"process_job": handler}, wait_seconds=0, gate=gate, backoff=backoff)
+
+
+def test_worker_started_during_an_outage_receives_nothing_until_the_database_is_back() -> None:
+    database = Dependency(up=False)
+    gate = DependencyGate(database.probe, policy=FAST, on_resume=database.warm)
+    queue = FakeQueue(inbox=[[job_message(0)]])
+    queue.let_receive_return.set()
+    handled: list[JobMessage] = []
+    consumer = _consumer(queue, handled.append, gate)
+    consumer.start()
+    try:
+        wait_for(lambda: database.probes >= 5, 5, "probes while down")
+        assert queue.receive_calls == 0  # a worker scaled out during an outage spends nothing
+        assert gate.readiness() == "database down: database unreachable: test"
+        assert consumer.liveness() is None
+        database.up = True
+        wait_for(lambda: handled, 5, "the message once the database is back")
+    finally:
+        consumer.shutdown()
+    assert database.resumes == 1  # the pool is warmed once, before receiving again
+    assert gate.outages == 1
+
+
+def test_outage_hands_held_messages_back_and_stops_receiving_until_it_is_over() -> None:
+    database = Dependency(up=True)
+    gate = DependencyGate(database.probe, policy=FAST, on_resume=database.warm)
+    queue = FakeQueue(inbox=[[job_message(0), job_message(1), job_message(2)]])
+    queue.let_receive_return.set()
+    processed: list[JobMessage] = []
+
+    def handler(message: JobMessage) -> None:
+        if not database.up:
+            raise DependencyUnavailable("no connection")  # or psycopg's OperationalError
+        processed.append(message)
+
+    first = threading.Event()
+
+    def failing_first(message: JobMessage) -> None:
+        if not first.is_set():
+            first.set()
+            database.up = False  # the outage begins during this job
+        handler(message)
+
+    consumer = Consumer(
+        queue, {"process_job": failing_first}, wait_seconds=0, gate=gate, concurrency=1
+    )
+    consumer.start()
+    try:
+        wait_for(lambda: consumer.outcomes["deferred"] == 3, 5, "all three handed back")
+        calls = queue.receive_calls
+        wait_for(lambda: database.probes >= 10, 5, "probes while down")
+        assert queue.receive_calls == calls  # no receive while down, however long it lasts
+        assert processed == []
+        database.up = True
+        wait_for(lambda: gate.state is GateState.UP, 5, "the gate to be up again")
+    finally:
+        consumer.shutdown()
+    # Each handed back once, for the hold time (not a backoff), never retried or dead-lettered.
+    assert sorted(h for call in queue.visibility_calls for h, t in call if t == 5) == [
+        "h0",
+        "h1",
+        "h2",
+    ]
+    assert consumer.outcomes == {"deferred": 3}
+
+
+def test_failure_while_the_database_answers_is_an_ordinary_retry() -> None:
+    database = Dependency(up=True)
+    gate = DependencyGate(database.probe, policy=FAST)
+    queue = FakeQueue(inbox=[[job_message(0)]])
+    queue.let_receive_return.set()
+
+    def handler(message: JobMessage) -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    consumer = _consumer(queue, handler, gate)
+    consumer.start()
+    try:
+        wait_for(lambda: consumer.outcomes["retried"] == 1, 5, "the retry")
+    finally:
+        consumer.shutdown()
+    assert queue.visibilities("h0") == [2]  # the backoff, not the outage hold
+    assert gate.outages == 0
+    assert consumer.outcomes == {"retried": 1}
+
+
+def test_outage_errors_are_told_from_job_errors() -> None:
+    def wrapped(error: Exception) -> Exception:
+        try:
+            raise error
+        except Exception as cause:
+            try:
+                raise RuntimeError("loading the job failed") from cause
+            except RuntimeError as outer:
+                return outer
+
+    outage = [
+        psycopg.OperationalError("connection refused"),
+        psycopg.errors.AdminShutdown(),
+        psycopg.errors.ReadOnlySqlTransaction(),
+        PoolTimeout("couldn't get a connection after 10.00 sec"),
+        DependencyUnavailable("down"),
+        wrapped(psycopg.OperationalError("connection reset")),
+    ]
+    not_outage = [
+        ValueError("bad data"),
+        RetryableError("throttled"),
+        psycopg.errors.DeadlockDetected(),
+        psycopg.errors.SerializationFailure(),
+        psycopg.errors.LockNotAvailable(),
+        psycopg.errors.UniqueViolation(),
+        PoolClosed("the pool is closed"),
+        wrapped(KeyError("x")),
+    ]
+    assert [looks_like_outage(e) for e in outage] == [True] * len(outage)
+    assert [looks_like_outage(e) for e in not_outage] == [False] * len(not_outage)
