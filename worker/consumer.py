@@ -24,6 +24,7 @@ finish, deletes are flushed.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -123,7 +124,8 @@ class Consumer:
 
     @property
     def outcomes(self) -> Counter[str]:
-        """How many messages ended how (processed, retried, dead_lettered, released, kept)."""
+        """How many messages ended how (processed, retried, deferred, timed_out, dead_lettered,
+        released, kept)."""
         return self._state.settler.outcomes if self._state else Counter()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -143,8 +145,8 @@ class Consumer:
             gate=self._gate,
         )
         self._state = _Started(info, leases, settler)
-        if self._gate is not None:
-            self._gate.start()
+        if self._gate is not None:  # it waits as long as it likes, but it must not die
+            self._loops.watch(self._gate.start(), stall_after=math.inf)
         stall_after = 2 * self._wait + LIVENESS_SLACK
         threads = [(f"handler-{i}", self._handle_loop, False) for i in range(self._concurrency)]
         threads += [(f"poller-{i}", self._poll_loop, True) for i in range(self._pollers)]

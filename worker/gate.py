@@ -97,10 +97,11 @@ class DependencyGate:
         with self._changed:
             return self._state
 
-    def start(self) -> None:
-        """Start the probe thread (it probes at once)."""
+    def start(self) -> threading.Thread:
+        """Start the probe thread (it probes at once); returns it, for the liveness check."""
         self._thread = threading.Thread(target=self._run, name="gate", daemon=True)
         self._thread.start()
+        return self._thread
 
     def stop(self) -> None:
         """Stop the probe thread."""
