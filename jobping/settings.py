@@ -45,6 +45,14 @@ class DatabaseSettings(BaseSettings):
     database_iam_user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     database_user: str | None = Field(default=None, min_length=1)
     database_password: SecretStr | None = Field(default=None, min_length=1)
+    #: Bounds on every connection (`jobping.db.connection_kwargs`), so that no database call can
+    #: hang a job: a connect, a statement, or a half-open TCP connection.
+    database_connect_timeout_seconds: int = Field(default=5, ge=2, le=300)
+    database_statement_timeout_seconds: float = Field(default=30, ge=0, le=3600)
+    database_keepalives_idle_seconds: int = Field(default=15, ge=1, le=7200)
+    database_keepalives_interval_seconds: int = Field(default=5, ge=1, le=600)
+    database_keepalives_count: int = Field(default=3, ge=1, le=100)
+    database_tcp_user_timeout_seconds: float = Field(default=30, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _one_credential_source(self) -> DatabaseSettings:
@@ -113,6 +121,9 @@ class WorkerSettings(CommonSettings):
     #: Received messages that may wait for a free handler thread (0: receive only for free ones).
     #: Two receive batches: a full batch is asked for while the other still keeps threads busy.
     worker_prefetch: int = Field(default=20, ge=0, le=100)
+    #: A job still running this long after it started has failed: its message is no longer
+    #: kept invisible and is retried (with backoff), whatever the handler thread is stuck on.
+    worker_job_timeout_seconds: float = Field(default=120, gt=0, le=43_200)
     health_port: int = Field(default=envvars.DEFAULT_HEALTH_PORT, ge=0, le=65535)
     analyzer: Literal["rules", "bedrock"] = "rules"
     bedrock_model_id: str | None = Field(default=None, min_length=1)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from jobping import logs, settings
 from jobping.aws import count_requests, make_client
-from jobping.db import conninfo_for, open_pool
+from jobping.db import ConnectOptions, conninfo_for, open_pool
 from scanner.config import SourcesConfigError, load_sources
 from scanner.http import Fetcher
 from scanner.http import make_client as make_http_client
@@ -125,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
-    with open_pool(conninfo, size=2, name="scanner") as pool:
+    options = ConnectOptions.from_settings(config)  # the same bounds as the worker's connections
+    with open_pool(conninfo, size=2, name="scanner", options=options) as pool:
         if args.dry_run:
             with make_http_client() as http:
                 return dry_run(sources, Fetcher(http), pool)

@@ -9,9 +9,12 @@ registered for its action. Threads, all fixed at start (none per message):
   wait received for the next free handler thread, so the threads do not sit idle while a poller
   waits for SQS. With `prefetch=0` a message is never received before a thread is free for it.
 - `concurrency` handler threads: decode, call the handler, settle the message (`worker.settle`:
-  delete, DLQ or backoff).
-- one housekeeping thread: batched deletes, visibility extension (heartbeat), task protection,
-  metric flushes.
+  delete, DLQ, backoff or hand-back).
+- one heartbeat thread: visibility extensions, and giving up jobs past their deadline
+  (`worker.heartbeat`). Its own, so that a slow delete or agent call never delays an extension.
+- one housekeeping thread: batched deletes, task protection, metric flushes.
+- with a dependency gate (`worker.gate`), its probe thread: while the gate is not up, pollers do
+  not receive and messages not yet started are handed back, so an outage costs no receives.
 
 Stopping (`run` returns once `stop` is set): polling stops, messages not yet started (received
 after that, or prefetched) are released (visibility 0), running handlers get `drain_seconds` to
@@ -20,30 +23,34 @@ finish, deletes are flushed.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import math
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from queue import Empty, SimpleQueue
 
 from worker.acks import Acker
 from worker.backoff import Backoff
+from worker.gate import DependencyGate, GateState
 from worker.heartbeat import Leases
+from worker.liveness import Loops
 from worker.metrics import Metrics
 from worker.protection import TaskProtection
 from worker.settle import Handler, Settler
-from worker.slots import Slots
+from worker.slots import Slots, Waiting
 from worker.sqs import Queue, QueueInfo, Received
+from worker.upkeep import heartbeat_loop, housekeeping_loop
 
 __all__ = ["Consumer", "Handler"]
 
 log = logging.getLogger(__name__)
 
-#: Seconds past two long-poll waits after which a silent poll loop counts as dead.
+#: Seconds past two long-poll waits after which a silent loop counts as dead.
 LIVENESS_SLACK = 10.0
+#: Seconds past its deadline a job may keep a handler thread before the thread counts as stuck.
+STUCK_GRACE = 60.0
 #: How long a poller waits for more free slots once one is free, to ask for a fuller batch
 #: (measured: SQS requests per job 0.79 -> 0.26, no-op throughput 0.53x -> 0.74x the limit).
 GATHER_SECONDS = 0.05
@@ -76,6 +83,8 @@ class Consumer:
         metrics: Metrics | None = None,
         protection: TaskProtection | None = None,
         ack_interval: float = 0.2,
+        gate: DependencyGate | None = None,
+        job_timeout: float | None = 120.0,
     ) -> None:
         """Set up a consumer; nothing runs until `start()` (or `run()`).
 
@@ -92,6 +101,9 @@ class Consumer:
             metrics: EMF metrics sink, or None.
             protection: ECS task protection, or None.
             ack_interval: most seconds a processed message waits for its batched delete.
+            gate: pauses receiving while a dependency every job needs is down (None: never).
+            job_timeout: seconds a job may run before its message is given up and retried
+                (None: no deadline).
         """
         self._queue, self._handlers = queue, dict(handlers)
         self._concurrency, self._pollers = concurrency, pollers
@@ -100,20 +112,20 @@ class Consumer:
         self._metrics = metrics
         self._protection = protection or TaskProtection(None)
         self._ack_interval = ack_interval
+        self._gate, self._job_timeout = gate, job_timeout
+        self._loops = Loops()
         # Deletes go out 10 at a time (SQS's batch maximum) or on the interval, whichever first.
         self._acker = Acker(queue, interval=ack_interval, full=MAX_BATCH)
         self._slots = Slots(concurrency + prefetch)
-        self._work: SimpleQueue[Received | None] = SimpleQueue()
+        self._work = Waiting()
         self._stopping, self._closed = threading.Event(), threading.Event()
-        self._unstarted_lock = threading.Lock()
-        self._unstarted: list[Received] | None = []  # None once released at shutdown
         self._threads: list[threading.Thread] = []
-        self._beat = time.monotonic()
         self._state: _Started | None = None
 
     @property
     def outcomes(self) -> Counter[str]:
-        """How many messages ended how (processed, retried, dead_lettered, released, kept)."""
+        """How many messages ended how (processed, retried, deferred, timed_out, dead_lettered,
+        released, kept)."""
         return self._state.settler.outcomes if self._state else Counter()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -121,7 +133,7 @@ class Consumer:
     def start(self) -> None:
         """Read the queue's settings once, then start every thread."""
         info = self._queue.describe()
-        leases = Leases(self._queue, info.visibility_timeout)
+        leases = Leases(self._queue, info.visibility_timeout, job_timeout=self._job_timeout)
         settler = Settler(
             self._queue,
             info,
@@ -130,14 +142,19 @@ class Consumer:
             acker=self._acker,
             backoff=self._backoff,
             metrics=self._metrics,
+            gate=self._gate,
         )
         self._state = _Started(info, leases, settler)
-        self._beat = time.monotonic()
-        threads = [(f"handler-{i}", self._handle_loop) for i in range(self._concurrency)]
-        threads += [(f"poller-{i}", self._poll_loop) for i in range(self._pollers)]
-        threads.append(("housekeeping", self._housekeeping_loop))
-        for name, target in threads:
+        if self._gate is not None:  # it waits as long as it likes, but it must not die
+            self._loops.watch(self._gate.start(), stall_after=math.inf)
+        stall_after = 2 * self._wait + LIVENESS_SLACK
+        threads = [(f"handler-{i}", self._handle_loop, False) for i in range(self._concurrency)]
+        threads += [(f"poller-{i}", self._poll_loop, True) for i in range(self._pollers)]
+        threads += [("heartbeat", self._heartbeat, True), ("housekeeping", self._housekeep, True)]
+        for name, target, watched in threads:
             thread = threading.Thread(target=target, name=name, daemon=True)
+            if watched:
+                self._loops.watch(thread, stall_after)
             thread.start()
             self._threads.append(thread)
         log.info(
@@ -168,7 +185,10 @@ class Consumer:
             if thread.name.startswith("poller-"):
                 thread.join(max(0.0, deadline - time.monotonic()))
         # Only now, with no receive in flight, so that no poller receives them again at once.
-        self._release_unstarted()
+        unstarted, queued = self._work.drain()
+        if unstarted:
+            self._release(unstarted)
+        self._slots.give(queued)
         clean = self._slots.wait_all_free(max(0.0, deadline - time.monotonic()))
         if abandoned := state.leases.held():
             log.warning("drain time over; releasing %d running messages", len(abandoned))
@@ -178,8 +198,10 @@ class Consumer:
         self._closed.set()
         self._acker.wake()
         for thread in self._threads:
-            if thread.name == "housekeeping":
+            if thread.name in ("heartbeat", "housekeeping"):
                 thread.join(10.0)
+        if self._gate is not None:
+            self._gate.stop()
         self._acker.flush(force=True)
         if self._metrics is not None:
             self._metrics.flush()
@@ -188,22 +210,25 @@ class Consumer:
         return clean
 
     def liveness(self) -> str | None:
-        """None while the poll loop runs, else why not (for the health check)."""
+        """None while the consumer's own loops run, else why not (`GET /health`).
+
+        Only this process's threads count, never a dependency: see `worker.health`.
+        """
         if self._state is None:
             return "not started"
         if self._stopping.is_set():
             return "stopping"
-        silent = time.monotonic() - self._beat
-        if silent > 2 * self._wait + LIVENESS_SLACK:
-            return f"poll loop silent for {silent:.0f} s"
-        return None
+        stuck_after = None if self._job_timeout is None else self._job_timeout + STUCK_GRACE
+        return self._loops.problem(self._concurrency, stuck_after)
 
     # -- threads -----------------------------------------------------------------------------
 
     def _poll_loop(self) -> None:
-        leases = self._started().leases
+        state = self._started()
         while not self._stopping.is_set():
-            self._beat = time.monotonic()
+            self._loops.beat()
+            if self._gate is not None and not self._gate.wait_up(1.0):
+                continue  # a dependency is down: a receive now would only be handed back
             wanted = self._slots.take(self._batch_size, timeout=1.0, gather=GATHER_SECONDS)
             if not wanted:
                 continue
@@ -215,15 +240,19 @@ class Consumer:
                 self._slots.give(wanted)
                 self._stopping.wait(1.0)
                 continue
-            self._beat = time.monotonic()
+            self._loops.beat()
             self._slots.give(wanted - len(messages))
             if not messages:
                 continue
-            leases.add(messages, received_at)
+            state.leases.add(messages, received_at)
             if self._stopping.is_set():  # received but not started: let another worker have them
                 self._release(messages)
                 self._slots.give(len(messages))
                 return
+            if self._gate is not None and self._gate.state is GateState.DOWN:
+                state.settler.defer(messages)  # the outage began during this receive
+                self._slots.give(len(messages))
+                continue
             log.info("received batch", extra={"count": len(messages), "asked": wanted})
             for message in messages:
                 self._work.put(message)
@@ -232,57 +261,46 @@ class Consumer:
         state = self._started()
         while (message := self._work.get()) is not None:
             if self._stopping.is_set():  # received, never started: another worker may have it
-                self._hold_unstarted(message)
+                if not self._work.hold(message):
+                    self._release([message])  # shutdown has released the others already
                 self._slots.give(1)
                 continue
+            if self._gate is not None and self._gate.verdict() is not GateState.UP:
+                state.settler.defer([message])  # a dependency is down: hand it back unstarted
+                self._slots.give(1)
+                continue
+            self._loops.job_started()
             try:
                 state.settler.process(message)
             except Exception:  # settling itself failed: let the visibility timeout retry it
-                state.leases.remove(message)
+                state.leases.finish(message)
                 log.exception("settling a message failed", extra={"message_id": message.message_id})
             finally:
+                self._loops.job_ended()
                 self._slots.give(1)
             if not state.leases:  # the last message held: no more deletes to batch it with
                 self._acker.hurry()
 
-    def _housekeeping_loop(self) -> None:
-        leases = self._started().leases
-        tick = max(0.05, min(self._ack_interval, self._started().info.visibility_timeout / 4))
-        while not self._closed.is_set():
-            self._acker.wait(tick)
-            try:
-                self._acker.flush()
-                leases.extend_due()
-                self._protection.update(busy=len(leases) > 0)
-                if self._metrics is not None:
-                    self._metrics.flush_due()
-            except Exception:
-                log.exception("housekeeping failed; continuing")
+    def _heartbeat(self) -> None:
+        state = self._started()
+        heartbeat_loop(
+            self._closed, beat=self._loops.beat, settler=state.settler, leases=state.leases
+        )
 
-    def _hold_unstarted(self, message: Received) -> None:
-        """Keep a message a handler thread got after stop for `_release_unstarted`."""
-        with self._unstarted_lock:
-            if self._unstarted is not None:
-                self._unstarted.append(message)
-                return
-        self._release([message])  # shutdown has released the others already
-
-    def _release_unstarted(self) -> None:
-        """Release, in one go, every received message no handler thread has started."""
-        with self._unstarted_lock:
-            waiting, self._unstarted = self._unstarted or [], None
-        queued: list[Received] = []
-        with contextlib.suppress(Empty):
-            while (message := self._work.get_nowait()) is not None:
-                queued.append(message)
-        if waiting or queued:
-            self._release(waiting + queued)
-        self._slots.give(len(queued))
+    def _housekeep(self) -> None:
+        housekeeping_loop(
+            self._closed,
+            beat=self._loops.beat,
+            acker=self._acker,
+            leases=self._started().leases,
+            protection=self._protection,
+            metrics=self._metrics,
+            tick=max(0.05, self._ack_interval),
+        )
 
     def _release(self, messages: list[Received]) -> None:
         state = self._started()
-        state.leases.release(messages)
-        for message in messages:
+        for message in state.leases.release(messages, 0):
             state.settler.record(message, "released", "-", None, 0.0)
 
     def _started(self) -> _Started:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from worker.backoff import Backoff
     from worker.consumer import Consumer, Handler
+    from worker.gate import DependencyGate, OutagePolicy
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def serve(
     pollers: int | None = None,
     backoff: Backoff | None = None,
     pool_timeout: float = 10.0,
+    outage: OutagePolicy | None = None,
 ) -> int:
     """Build the clients, pool and consumer from `settings` and consume until `stop` is set.
 
@@ -79,9 +81,12 @@ def serve(
         pollers: poller threads (default: enough to fill `concurrency` slots in one poll round).
         backoff: retry delays (default `Backoff()`).
         pool_timeout: seconds a handler waits for a database connection before failing.
+        outage: probe intervals and hand-back visibility while the database is down.
     """
     from jobping.aws import count_requests, make_client  # noqa: PLC0415  # boto3 and psycopg load here, lazily
-    from jobping.db import conninfo_for, open_pool  # noqa: PLC0415
+    from jobping.db import ConnectOptions, conninfo_for, open_pool  # noqa: PLC0415
+    from worker.gate import DependencyGate  # noqa: PLC0415
+    from worker.health import DatabaseProbe, pool_warmup  # noqa: PLC0415
 
     concurrency = settings.worker_concurrency
     pollers = pollers or max(1, math.ceil(concurrency / settings.worker_batch_size))
@@ -92,14 +97,19 @@ def serve(
         read_timeout=settings.worker_wait_seconds + 10,  # a long poll must not time out
     )
     secrets = make_client("secretsmanager", settings) if settings.database_secret_arn else None
-    # One connection per handler thread, plus one so the health probe never waits for a handler.
     requests = count_requests(sqs)
+    conninfo, options = conninfo_for(settings, secrets), ConnectOptions.from_settings(settings)
+    # One connection per handler thread, plus one for the notification sweep. The probe has its
+    # own, outside the pool, so that neither can make it wait.
     pool = open_pool(
-        conninfo_for(settings, secrets), size=concurrency + 1, timeout=pool_timeout, autocommit=True
+        conninfo, size=concurrency + 1, timeout=pool_timeout, autocommit=True, options=options
     )
+    probe = DatabaseProbe(conninfo, options)
+    gate = DependencyGate(probe, policy=outage, on_resume=pool_warmup(pool, pool_timeout))
     try:
-        consumer = _consumer(settings, sqs, build_handlers(settings, pool), pollers, backoff)
-        code = _run(consumer, pool, settings.health_port, stop)
+        handlers = build_handlers(settings, pool)
+        consumer = _consumer(settings, sqs, handlers, pollers, backoff=backoff, gate=gate)
+        code = _run(consumer, gate, settings.health_port, stop)
         log.info(
             "worker stopped",
             extra={
@@ -110,6 +120,7 @@ def serve(
         )
         return code
     finally:
+        probe.close()
         pool.close(timeout=5.0)
 
 
@@ -118,7 +129,9 @@ def _consumer(
     sqs: SQSClient,
     handlers: Mapping[str, Handler],
     pollers: int,
+    *,
     backoff: Backoff | None,
+    gate: DependencyGate,
 ) -> Consumer:
     from worker.consumer import Consumer  # noqa: PLC0415
     from worker.metrics import Metrics, StdoutWriter  # noqa: PLC0415
@@ -137,13 +150,16 @@ def _consumer(
         backoff=backoff,
         metrics=Metrics(StdoutWriter()),
         protection=TaskProtection(os.environ.get(ECS_AGENT_URI)),
+        gate=gate,
+        job_timeout=settings.worker_job_timeout_seconds,
     )
 
 
-def _run(consumer: Consumer, pool: ConnectionPool, port: int, stop: threading.Event) -> int:
-    from worker.health import CachedCheck, HealthServer, all_of, pool_probe  # noqa: PLC0415
+def _run(consumer: Consumer, gate: DependencyGate, port: int, stop: threading.Event) -> int:
+    from worker.health import HealthServer  # noqa: PLC0415
 
-    health = HealthServer(port, all_of(consumer.liveness, CachedCheck(pool_probe(pool))))
+    # Liveness is the consumer's own loops only; the database is readiness (see worker.health).
+    health = HealthServer(port, consumer.liveness, gate.readiness)
     health.start()
     try:
         clean = consumer.run(stop)

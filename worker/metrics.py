@@ -24,6 +24,9 @@ COUNTERS = {
     "retried": "Failed",
     "kept": "Failed",
     "dead_lettered": "DeadLettered",
+    "timed_out": "Failed",
+    # Handed back unstarted or unfinished because a dependency is down (an outage, not a fault).
+    "deferred": "Deferred",
 }
 TIMER = "ProcessingTime"
 

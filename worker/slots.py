@@ -1,9 +1,16 @@
-"""Free slots: how many more messages the pollers may receive now (running plus prefetched)."""
+"""Free slots: how many more messages the pollers may receive now (running plus prefetched).
+
+And `Waiting`: the received messages that wait for a handler thread.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from queue import Empty, SimpleQueue
+
+from worker.sqs import Received
 
 
 class Slots:
@@ -68,3 +75,43 @@ class Slots:
             return self._changed.wait_for(lambda: self._free >= need, timeout)
         finally:
             self._needs.remove(need)
+
+
+class Waiting:
+    """Received messages waiting for a handler thread, and those a handler got after stop.
+
+    At shutdown, `drain` takes both at once, so they can be released in one go (visibility 0)
+    once no receive is in flight, and no poller receives them again at once.
+    """
+
+    def __init__(self) -> None:
+        """Nothing waiting."""
+        self._queue: SimpleQueue[Received | None] = SimpleQueue()
+        self._lock = threading.Lock()
+        self._held: list[Received] | None = []  # None once drained
+
+    def put(self, message: Received | None) -> None:
+        """Queue `message` for a handler thread (None tells one thread to end)."""
+        self._queue.put(message)
+
+    def get(self) -> Received | None:
+        """The next message, waiting for one; None: end the thread."""
+        return self._queue.get()
+
+    def hold(self, message: Received) -> bool:
+        """Keep a message got after stop for `drain`; False if drained already (release it)."""
+        with self._lock:
+            if self._held is None:
+                return False
+            self._held.append(message)
+            return True
+
+    def drain(self) -> tuple[list[Received], int]:
+        """Every message held or still queued, and how many of them were still queued."""
+        with self._lock:
+            held, self._held = self._held or [], None
+        queued: list[Received] = []
+        with contextlib.suppress(Empty):
+            while (message := self._queue.get_nowait()) is not None:
+                queued.append(message)
+        return held + queued, len(queued)

@@ -168,6 +168,12 @@ class EmbeddedPostgres:
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _run(self, program: str, *args: str) -> None:
+        if self._user is not None and self.data_dir.exists():
+            # Another pytest session of the same user may have reset its temporary root to 0700
+            # since `start` opened the path to the server's user; open it again before each call.
+            from pgserver.utils import ensure_prefix_permissions  # noqa: PLC0415
+
+            ensure_prefix_permissions(self.data_dir)
         result = subprocess.run(
             [str(_bin_dir() / program), *args],
             capture_output=True,

@@ -1,16 +1,21 @@
-"""The pool reads credentials from Secrets Manager per connection: rotation needs no restart."""
+"""The pool reads credentials from Secrets Manager per connection: rotation needs no restart.
+
+And every connection is bounded: a statement timeout, TCP keepalives and a TCP user timeout.
+"""
 
 from __future__ import annotations
 
 import json
+import socket
 import uuid
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from jobping.aws import make_client
-from jobping.db import CredentialsError, conninfo_for, open_pool
+from jobping.db import ConnectOptions, CredentialsError, connect, conninfo_for, open_pool
 from jobping.local.postgres import EmbeddedPostgres
 from jobping.settings import AwsSettings, DatabaseSettings
 
@@ -125,3 +130,55 @@ def test_embedded_server_survives_stop_and_start(postgres: EmbeddedPostgres, db:
     assert postgres.is_running()
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT email FROM users").fetchall() == [("kept@example.com",)]
+
+
+BOUNDS = ConnectOptions(
+    connect_timeout_s=3,
+    statement_timeout_ms=300,
+    keepalives_idle_s=11,
+    keepalives_interval_s=4,
+    keepalives_count=2,
+    tcp_user_timeout_ms=7000,
+)
+
+
+def _socket_options(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """The TCP options libpq set on the connection's socket, read back from the kernel."""
+    sock = socket.fromfd(conn.pgconn.socket, socket.AF_INET, socket.SOCK_STREAM)  # a dup
+    try:
+        return {
+            "keepalive": sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+            "idle": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+            "interval": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+            "count": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+            "user_timeout_ms": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+        }
+    finally:
+        sock.close()
+
+
+def test_every_connection_has_a_statement_timeout_keepalives_and_a_tcp_user_timeout(
+    db: str,
+) -> None:
+    expected = {"keepalive": 1, "idle": 11, "interval": 4, "count": 2, "user_timeout_ms": 7000}
+    with open_pool(db, size=1, wait=True, options=BOUNDS) as pool, pool.connection() as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("300ms",)
+        assert _socket_options(conn) == expected
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("SELECT pg_sleep(5)")
+    with connect(db, BOUNDS) as probe:  # the health probe's own connection: the same bounds
+        assert probe.execute("SHOW statement_timeout").fetchone() == ("300ms",)
+        assert _socket_options(probe) == expected
+
+
+def test_pools_are_bounded_by_default(db: str) -> None:
+    defaults = ConnectOptions()
+    with open_pool(db, size=1, wait=True) as pool, pool.connection() as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("30s",)
+        assert _socket_options(conn) == {
+            "keepalive": 1,
+            "idle": defaults.keepalives_idle_s,
+            "interval": defaults.keepalives_interval_s,
+            "count": defaults.keepalives_count,
+            "user_timeout_ms": defaults.tcp_user_timeout_ms,
+        }

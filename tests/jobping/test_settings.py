@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from jobping import settings
+from jobping.db import ConnectOptions
 from jobping.settings import ScannerSettings, WorkerSettings
 
 QUEUE = "http://127.0.0.1:9/123456789012/jobs"
@@ -27,6 +28,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "SCANNER_SOURCES",
         "AWS_REGION",
         "HEALTH_PORT",
+        "WORKER_JOB_TIMEOUT_SECONDS",
+        "DATABASE_CONNECT_TIMEOUT_SECONDS",
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        "DATABASE_KEEPALIVES_IDLE_SECONDS",
+        "DATABASE_KEEPALIVES_INTERVAL_SECONDS",
+        "DATABASE_KEEPALIVES_COUNT",
+        "DATABASE_TCP_USER_TIMEOUT_SECONDS",
     ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -50,6 +58,55 @@ def test_worker_defaults_match_the_contract(clean_env: pytest.MonkeyPatch) -> No
     assert loaded.health_port == 8080
     assert loaded.log_level == "INFO"
     assert loaded.aws_endpoint_url is None
+
+
+def test_database_bounds_and_job_deadline_have_defaults_and_can_be_set(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    clean_env.setenv("DATABASE_URL", "postgresql://u:p@localhost/jobping")
+    loaded = settings.load(WorkerSettings, "worker")
+    assert loaded.worker_job_timeout_seconds == 120
+    assert ConnectOptions.from_settings(loaded) == ConnectOptions()  # one set of defaults
+    assert ConnectOptions() == ConnectOptions(
+        connect_timeout_s=5,
+        statement_timeout_ms=30_000,
+        keepalives_idle_s=15,
+        keepalives_interval_s=5,
+        keepalives_count=3,
+        tcp_user_timeout_ms=30_000,
+    )
+    for name, value in {
+        "WORKER_JOB_TIMEOUT_SECONDS": "45",
+        "DATABASE_CONNECT_TIMEOUT_SECONDS": "3",
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS": "2.5",
+        "DATABASE_KEEPALIVES_IDLE_SECONDS": "20",
+        "DATABASE_KEEPALIVES_INTERVAL_SECONDS": "2",
+        "DATABASE_KEEPALIVES_COUNT": "4",
+        "DATABASE_TCP_USER_TIMEOUT_SECONDS": "28",
+    }.items():
+        clean_env.setenv(name, value)
+    loaded = settings.load(WorkerSettings, "worker")
+    assert loaded.worker_job_timeout_seconds == 45
+    assert ConnectOptions.from_settings(loaded) == ConnectOptions(
+        connect_timeout_s=3,
+        statement_timeout_ms=2500,
+        keepalives_idle_s=20,
+        keepalives_interval_s=2,
+        keepalives_count=4,
+        tcp_user_timeout_ms=28_000,
+    )
+
+
+def test_connect_timeout_below_libpq_minimum_names_the_variable(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
+    clean_env.setenv("DATABASE_CONNECT_TIMEOUT_SECONDS", "1")
+    assert _exit_line(WorkerSettings, capsys).startswith(
+        "prog: invalid setting DATABASE_CONNECT_TIMEOUT_SECONDS:"
+    )
 
 
 def test_missing_queue_url_names_the_variable(

@@ -1,4 +1,6 @@
-"""Fixtures for the consumer tests: worker subprocesses, in-process consumers, queue helpers."""
+"""Fixtures for the consumer tests: worker subprocesses, in-process consumers, queue helpers,
+an in-memory `FakeQueue` for unit tests, and a TCP proxy in front of the database (`db_proxy`).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +9,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +24,13 @@ from psycopg_pool import ConnectionPool
 
 from jobping.db import open_pool
 from jobping.local.moto import MotoServer
+from jobping.local.postgres import EmbeddedPostgres
 from jobping.settings import AwsSettings, WorkerSettings
 from tests.worker.consumer_app import SCHEMA, build_handlers
+from tests.worker.faults import TcpProxy
 from worker.backoff import Backoff
 from worker.consumer import Consumer
-from worker.sqs import SqsQueue
+from worker.sqs import BatchFailure, Entry, MessageAttributes, QueueInfo, Received, SqsQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -43,6 +48,80 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+class FakeQueue:
+    """A `Queue` whose batch calls fail the entries it is told to, a given number of times."""
+
+    def __init__(
+        self,
+        fail: dict[str, tuple[int, bool]] | None = None,
+        inbox: list[list[Received]] | None = None,
+        visibility_timeout: int = 30,
+    ) -> None:
+        self.fail = dict(fail or {})  # receipt handle -> (times left, sender fault)
+        self.inbox = list(inbox or [])  # what successive receive calls return
+        self.visibility_timeout = visibility_timeout
+        self.polling = threading.Event()
+        self.let_receive_return = threading.Event()
+        self.receive_calls = 0
+        self.delete_calls: list[list[str]] = []
+        self.visibility_calls: list[list[tuple[str, int]]] = []
+        self.deleted: list[str] = []
+
+    def describe(self) -> QueueInfo:
+        return QueueInfo("fake", self.visibility_timeout, None, None)
+
+    def receive(self, max_messages: int, wait_seconds: int) -> list[Received]:
+        self.receive_calls += 1
+        self.polling.set()
+        if not self.let_receive_return.wait(wait_seconds):
+            return []
+        return self.inbox.pop(0)[:max_messages] if self.inbox else []
+
+    def _failures(self, entries: Sequence[Entry]) -> list[BatchFailure]:
+        failures = []
+        for entry in entries:
+            left, sender = self.fail.get(entry.receipt_handle, (0, False))
+            if left:
+                self.fail[entry.receipt_handle] = (left - 1, sender)
+                failures.append(BatchFailure(entry.id, "InternalError", "boom", sender))
+        return failures
+
+    def delete_batch(self, entries: Sequence[Entry]) -> list[BatchFailure]:
+        self.delete_calls.append([e.receipt_handle for e in entries])
+        failures = self._failures(entries)
+        failed = {f.id for f in failures}
+        self.deleted += [e.receipt_handle for e in entries if e.id not in failed]
+        return failures
+
+    def change_visibility_batch(self, entries: Sequence[Entry]) -> list[BatchFailure]:
+        self.visibility_calls.append([(e.receipt_handle, e.visibility_timeout) for e in entries])
+        return self._failures(entries)
+
+    def change_visibility(self, receipt_handle: str, timeout: int) -> None:
+        self.visibility_calls.append([(receipt_handle, timeout)])
+
+    def send_to_dlq(self, dlq_url: str, body: str, attributes: MessageAttributes) -> str:
+        return "dlq-id"
+
+    def visibilities(self, receipt_handle: str) -> list[int]:
+        """Every visibility set for `receipt_handle`, in the order they were applied."""
+        return [t for call in self.visibility_calls for h, t in call if h == receipt_handle]
+
+
+def job_message(n: int, receive_count: int = 1) -> Received:
+    """A received `process_job` message with receipt handle `h<n>`."""
+    body = json.dumps(
+        {
+            "job_id": f"00000000-0000-0000-0000-{n:012d}",
+            "action": "process_job",
+            "data": {"source": "s", "external_id": str(n)},
+        }
+    )
+    return Received(
+        message_id=f"m{n}", receipt_handle=f"h{n}", body=body, receive_count=receive_count
+    )
 
 
 def job_body(action: str = "write", *, job_id: uuid.UUID | None = None, **data: str) -> str:
@@ -213,6 +292,18 @@ def start_worker(
     factory = WorkerFactory(env, tmp_path)
     yield factory
     factory.cleanup()
+
+
+@pytest.fixture
+def db_proxy(postgres: EmbeddedPostgres) -> Iterator[TcpProxy]:
+    """A `TcpProxy` in front of the session's Postgres: cut it, never the server others share.
+
+    `db_proxy.rewrite(url)` is a database URL through the proxy.
+    """
+    proxy = TcpProxy("127.0.0.1", postgres.port)
+    proxy.start()
+    yield proxy
+    proxy.stop()
 
 
 @pytest.fixture

@@ -12,14 +12,21 @@ Actions (`data.title`, when numeric, overrides the sleep in seconds):
 
 - `write`: sleep, then upsert the job row and insert the effect in one transaction;
 - `fail_n_times`: raise RetryableError until invoked `int(data.location)` times, then `write`;
-- `retry_always`: raise RetryableError; `permanent`: raise PermanentError.
+- `retry_always`: raise RetryableError; `permanent`: raise PermanentError;
+- `hog_pool`: check out every pooled connection from a background thread and hold them for
+  `data.title` seconds (a notification sweep stuck on a slow provider, busy handlers).
+
+`CONSUMER_APP_*` variables set the test's backoff and outage timing (see `main`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from jobping.logs import configure
@@ -27,6 +34,7 @@ from jobping.messages import JobMessage
 from jobping.settings import WorkerSettings, load
 from worker.backoff import Backoff
 from worker.errors import PermanentError, RetryableError
+from worker.gate import OutagePolicy
 from worker.main import install_signal_handlers, serve
 
 if TYPE_CHECKING:
@@ -83,12 +91,28 @@ def build_handlers(settings: WorkerSettings, pool: ConnectionPool) -> Mapping[st
     def permanent(message: JobMessage) -> None:
         raise PermanentError("job cannot exist", kind="missing_job")
 
+    def hog_pool(message: JobMessage) -> None:
+        threading.Thread(target=_hog, args=(pool, float(message.data.title)), daemon=True).start()
+
     return {
         "write": write,
         "fail_n_times": fail_n_times,
         "retry_always": retry_always,
         "permanent": permanent,
+        "hog_pool": hog_pool,
     }
+
+
+def _hog(pool: ConnectionPool, seconds: float) -> None:
+    with ExitStack() as stack:
+        for _ in range(pool.max_size):
+            stack.enter_context(pool.connection(timeout=10))
+        logging.getLogger(__name__).info("pool hogged", extra={"connections": pool.max_size})
+        time.sleep(seconds)
+
+
+def _env(name: str, default: str) -> float:
+    return float(os.environ.get(f"CONSUMER_APP_{name}", default))
 
 
 def main() -> int:
@@ -96,11 +120,15 @@ def main() -> int:
     settings = load(WorkerSettings, "consumer_app")
     configure(settings.log_level, settings.log_format)
     stop = install_signal_handlers()
-    backoff = Backoff(
-        base=float(os.environ.get("CONSUMER_APP_BACKOFF_BASE", "1")),
-        cap=float(os.environ.get("CONSUMER_APP_BACKOFF_CAP", "2")),
+    backoff = Backoff(base=_env("BACKOFF_BASE", "1"), cap=_env("BACKOFF_CAP", "2"))
+    defaults = OutagePolicy()
+    outage = OutagePolicy(
+        hold_seconds=int(_env("HOLD_SECONDS", str(defaults.hold_seconds))),
+        probe_first=_env("PROBE_FIRST", str(defaults.probe_first)),
+        probe_cap=_env("PROBE_CAP", str(defaults.probe_cap)),
+        check_interval=_env("CHECK_INTERVAL", str(defaults.check_interval)),
     )
-    return serve(settings, build_handlers, stop, backoff=backoff, pool_timeout=2.0)
+    return serve(settings, build_handlers, stop, backoff=backoff, pool_timeout=2.0, outage=outage)
 
 
 if __name__ == "__main__":

@@ -1,89 +1,22 @@
-"""The health endpoint and ECS task protection, with real servers and a fake ECS agent."""
+"""ECS task protection, with real servers and a fake ECS agent (health: `test_health.py`)."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from psycopg_pool import ConnectionPool
 
-from jobping.db import open_pool
-from jobping.local.postgres import EmbeddedPostgres
 from jobping.local.queues import JobQueues
 from tests.worker.conftest import job_body, send_all, wait_for
-from worker.health import CachedCheck, HealthServer, all_of, pool_probe
 from worker.protection import PROTECTION_PATH, TaskProtection
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-
-def _get(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def _status(url: str) -> int:
-    return _get(url)[0]
-
-
-@pytest.fixture
-def probe_pool(consumer_db: str) -> Iterator[ConnectionPool]:
-    with open_pool(consumer_db, size=1, wait=True, timeout=5) as pool:
-        yield pool
-
-
-def test_health_is_503_while_the_database_is_down_and_200_again_after(
-    queues: JobQueues,
-    run_consumer: Callable[..., Any],
-    probe_pool: ConnectionPool,
-    postgres: EmbeddedPostgres,
-) -> None:
-    with run_consumer(queues.url) as consumer:
-        server = HealthServer(
-            0,
-            all_of(consumer.liveness, CachedCheck(pool_probe(probe_pool, 0.5), ttl=0.2)),
-            "127.0.0.1",
-        )
-        server.start()
-        url = f"http://127.0.0.1:{server.port}/health"
-        try:
-            assert _get(url) == (200, {"status": "ok"})
-            postgres.stop()
-            try:
-                wait_for(lambda: _status(url) == 503, 10, "503")
-                status, payload = _get(url)
-                assert status == 503
-                assert payload["reason"].startswith("database unreachable")
-            finally:
-                postgres.start()
-            wait_for(lambda: _status(url) == 200, 20, "200 again", interval=0.3)
-            assert _status(f"http://127.0.0.1:{server.port}/other") == 404
-        finally:
-            server.stop()
-    assert consumer.liveness() == "stopping"
-
-
-def test_health_is_503_when_the_poll_loop_is_not_running() -> None:
-    server = HealthServer(0, all_of(lambda: None, lambda: "poll loop silent for 99 s"), "127.0.0.1")
-    server.start()
-    try:
-        assert _get(f"http://127.0.0.1:{server.port}/health") == (
-            503,
-            {"status": "unhealthy", "reason": "poll loop silent for 99 s"},
-        )
-    finally:
-        server.stop()
 
 
 class FakeAgent:

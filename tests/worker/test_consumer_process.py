@@ -1,4 +1,4 @@
-"""The worker as a subprocess: crashes, signals and a database outage lose nothing."""
+"""The worker as a subprocess: crashes and signals lose nothing (outages: `test_outage.py`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from jobping.local.postgres import EmbeddedPostgres
 from jobping.local.queues import JobQueues
 from tests.worker.conftest import (
     WorkerFactory,
@@ -101,32 +100,3 @@ def test_second_sigterm_exits_at_once(
     assert worker.process.wait(5) == 128 + signal.SIGTERM
     assert time.monotonic() - signalled < 2
     assert _count(consumer_db, "consumer_jobs") == 0
-
-
-def test_database_outage_is_retried_with_backoff_and_nothing_is_lost(
-    sqs: SQSClient,
-    make_queues: Callable[..., JobQueues],
-    start_worker: WorkerFactory,
-    consumer_db: str,
-    postgres: EmbeddedPostgres,
-) -> None:
-    queues = make_queues(visibility_timeout_seconds=10, max_receive_count=50)
-    worker = start_worker(queues.url)
-    send_all(sqs, queues.url, [job_body("write", title="0.3") for _ in range(10)])
-    wait_for(lambda: _count(consumer_db, "consumer_jobs") >= 3, 15, "some jobs done")
-    postgres.stop()
-    try:
-        send_all(sqs, queues.url, [job_body("write") for _ in range(10)])
-        wait_for(lambda: worker.outcomes().count("retried") >= 4, 15, "retries during the outage")
-        time.sleep(1.0)
-        assert worker.process.poll() is None  # no crash loop: the worker stays up
-    finally:
-        postgres.start()
-    wait_for(lambda: _count(consumer_db, "consumer_effects") == 20, 40, "all 20 effects")
-    wait_for(lambda: queue_counts(sqs, queues.url) == (0, 0), 10, "an empty queue")
-    assert worker.process.poll() is None
-    assert _count(consumer_db, "consumer_jobs") == 20
-    assert queue_counts(sqs, queues.dlq_url) == (0, 0)
-    retried = [line for line in worker.log_lines() if line.get("outcome") == "retried"]
-    assert all(line["receive_count"] >= 1 for line in retried)
-    assert any(line.get("retry_in_s") is not None for line in worker.log_lines())

@@ -10,12 +10,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from jobping.messages import JobMessage
+from tests.worker.conftest import FakeQueue, job_message
 from worker.acks import Acker
 from worker.backoff import Backoff
 from worker.consumer import Consumer
@@ -23,61 +23,9 @@ from worker.dlq import ERROR_TYPE, ORIGINAL_MESSAGE_ID, OURS, REASON, RECEIVE_CO
 from worker.heartbeat import Leases
 from worker.metrics import Metrics
 from worker.slots import Slots
-from worker.sqs import BatchFailure, Entry, MessageAttributes, QueueInfo, Received
+from worker.sqs import Received
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class FakeQueue:
-    """A `Queue` whose batch calls fail the entries it is told to, a given number of times."""
-
-    def __init__(
-        self,
-        fail: dict[str, tuple[int, bool]] | None = None,
-        inbox: list[list[Received]] | None = None,
-    ) -> None:
-        self.fail = dict(fail or {})  # receipt handle -> (times left, sender fault)
-        self.inbox = list(inbox or [])  # what successive receive calls return
-        self.polling = threading.Event()
-        self.let_receive_return = threading.Event()
-        self.delete_calls: list[list[str]] = []
-        self.visibility_calls: list[list[tuple[str, int]]] = []
-        self.deleted: list[str] = []
-
-    def describe(self) -> QueueInfo:
-        return QueueInfo("fake", 30, None, None)
-
-    def receive(self, max_messages: int, wait_seconds: int) -> list[Received]:
-        self.polling.set()
-        if not self.let_receive_return.wait(wait_seconds):
-            return []
-        return self.inbox.pop(0)[:max_messages] if self.inbox else []
-
-    def _failures(self, entries: Sequence[Entry]) -> list[BatchFailure]:
-        failures = []
-        for entry in entries:
-            left, sender = self.fail.get(entry.receipt_handle, (0, False))
-            if left:
-                self.fail[entry.receipt_handle] = (left - 1, sender)
-                failures.append(BatchFailure(entry.id, "InternalError", "boom", sender))
-        return failures
-
-    def delete_batch(self, entries: Sequence[Entry]) -> list[BatchFailure]:
-        self.delete_calls.append([e.receipt_handle for e in entries])
-        failures = self._failures(entries)
-        failed = {f.id for f in failures}
-        self.deleted += [e.receipt_handle for e in entries if e.id not in failed]
-        return failures
-
-    def change_visibility_batch(self, entries: Sequence[Entry]) -> list[BatchFailure]:
-        self.visibility_calls.append([(e.receipt_handle, e.visibility_timeout) for e in entries])
-        return self._failures(entries)
-
-    def change_visibility(self, receipt_handle: str, timeout: int) -> None:
-        self.visibility_calls.append([(receipt_handle, timeout)])
-
-    def send_to_dlq(self, dlq_url: str, body: str, attributes: MessageAttributes) -> str:
-        return "dlq-id"
 
 
 def _message(n: int) -> Received:
@@ -143,7 +91,7 @@ def test_deletes_wait_for_a_full_batch_or_the_interval() -> None:
 
 
 def test_the_last_message_held_is_deleted_without_waiting_for_the_interval() -> None:
-    queue = FakeQueue(inbox=[[_job_message(0), _job_message(1), _job_message(2)]])
+    queue = FakeQueue(inbox=[[job_message(0), job_message(1), job_message(2)]])
     queue.let_receive_return.set()
     consumer = Consumer(queue, {"process_job": lambda message: None}, ack_interval=30)
     consumer.start()
@@ -164,7 +112,7 @@ def test_leases_extend_only_messages_past_half_their_timeout() -> None:
     assert leases.extended == 1  # h2's extension failed: it is tried again next tick
     leases.extend_due(now=106.0)
     assert queue.visibility_calls[-1] == [("h2", 10)]
-    leases.release([_message(1)])
+    assert leases.release([_message(1)], 0) == [_message(1)]
     assert queue.visibility_calls[-1] == [("h1", 0)]
     assert len(leases) == 2
 
@@ -181,19 +129,8 @@ def test_slots_hand_out_only_what_is_free() -> None:
     assert slots.wait_all_free(0.01)
 
 
-def _job_message(n: int) -> Received:
-    body = json.dumps(
-        {
-            "job_id": f"00000000-0000-0000-0000-{n:012d}",
-            "action": "process_job",
-            "data": {"source": "s", "external_id": str(n)},
-        }
-    )
-    return Received(message_id=f"m{n}", receipt_handle=f"h{n}", body=body)
-
-
 def test_messages_received_after_stop_are_released_unstarted() -> None:
-    queue = FakeQueue(inbox=[[_job_message(0), _job_message(1)]])
+    queue = FakeQueue(inbox=[[job_message(0), job_message(1)]])
     handled: list[JobMessage] = []
     consumer = Consumer(queue, {"process_job": handled.append}, concurrency=4, wait_seconds=5)
     consumer.start()
@@ -214,7 +151,7 @@ def test_a_worker_holds_at_most_concurrency_plus_prefetch_messages(
     prefetch: int, held: int
 ) -> None:
     release = threading.Event()
-    queue = FakeQueue(inbox=[[_job_message(10 * b + i) for i in range(10)] for b in range(5)])
+    queue = FakeQueue(inbox=[[job_message(10 * b + i) for i in range(10)] for b in range(5)])
     queue.let_receive_return.set()
     received: list[int] = []
     real_receive = queue.receive
@@ -248,7 +185,7 @@ def test_prefetched_messages_are_released_once_without_being_started() -> None:
         started.set()
         finish.wait(10)
 
-    queue = FakeQueue(inbox=[[_job_message(0), _job_message(1), _job_message(2)]])
+    queue = FakeQueue(inbox=[[job_message(0), job_message(1), job_message(2)]])
     queue.let_receive_return.set()
     consumer = Consumer(queue, {"process_job": slow}, concurrency=1, prefetch=2, wait_seconds=0)
     consumer.start()
@@ -271,7 +208,7 @@ def test_handler_still_running_after_the_drain_time_is_released() -> None:
         started.set()
         finish.wait(10)
 
-    queue = FakeQueue(inbox=[[_job_message(0)]])
+    queue = FakeQueue(inbox=[[job_message(0)]])
     queue.let_receive_return.set()
     consumer = Consumer(queue, {"process_job": stuck}, wait_seconds=0, drain_seconds=0.3)
     consumer.start()
@@ -303,6 +240,7 @@ def test_emf_lines_have_the_cloudwatch_shape() -> None:
         "Processed": "Count",
         "Failed": "Count",
         "DeadLettered": "Count",
+        "Deferred": "Count",
         "ProcessingTime": "Milliseconds",
     }
     assert (doc["Processed"], doc["Failed"], doc["DeadLettered"]) == (3, 1, 0)
