@@ -19,7 +19,7 @@ Publication rules, each from the page that states it:
   the page does not say whether a service with no task reports them).
 
 How long after its minute a datapoint reaches CloudWatch is not published by AWS; it is an
-assumption here (`SimParams.metric_delay_s`, default 60-150 s, drawn per datapoint).
+assumption here (`SimParams.metric_delay_s`, default 30-120 s, drawn per datapoint).
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metric-delay-s",
         type=_floats,
-        default=(60.0, 150.0),
+        default=(30.0, 120.0),
         help="LOW,HIGH seconds a datapoint takes to reach CloudWatch",
     )
     parser.add_argument(

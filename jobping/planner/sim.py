@@ -35,7 +35,7 @@ class SimParams:
     horizon: float = DAY
     seed: int = 1
     task_start_s: tuple[float, ...] = FARGATE_START_S
-    metric_delay_s: tuple[float, float] = (60.0, 150.0)
+    metric_delay_s: tuple[float, float] = (30.0, 120.0)
     sqs_samples_per_minute: int = 1
     scan_fetch_s: float = 10.0
     stop_overhead_s: float = 2.0
@@ -261,14 +261,18 @@ class Simulation:
         task = self.fleet.launch(self.now, self._spot_next())
         self.result.worker_launches += 1
         self._push(self.now + start_latency, "running", task)
-        rate = self.params.spot_interruptions_per_task_hour
-        if task.spot and rate > 0:
-            self._push(self.now + self.rng.expovariate(rate / 3600), "interrupt", task)
+        self._arm_interruption(task)
         return task
 
     def _start_warm_task(self) -> None:
         task = self.fleet.launch(0.0, self._spot_next())
         task.running_at, task.consuming = 0.0, True
+        self._arm_interruption(task)
+
+    def _arm_interruption(self, task: Task) -> None:
+        rate = self.params.spot_interruptions_per_task_hour
+        if task.spot and rate > 0:
+            self._push(self.now + self.rng.expovariate(rate / 3600), "interrupt", task)
 
     def _stop(self, task: Task) -> None:
         busy = task.consuming and self.backlog.total > 0
