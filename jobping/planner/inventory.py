@@ -30,6 +30,8 @@ class Inventory:
     nat_gateways: int
     elastic_ips: int
     interface_endpoint_azs: int
+    s3_gateway_endpoint: bool
+    """Image layers (stored in S3 by ECR) then bypass the NAT gateways."""
     log_retention_days: int
     alarm_metrics: int
     dashboards: int
@@ -45,18 +47,21 @@ def read_inventory(snapshot: dict[str, Any]) -> Inventory:
     databases = tuple(
         _database(r["inputs"]) for r in of_type(snapshot, "aws:rds/instance:Instance")
     )
-    endpoints = [
-        r["inputs"]
-        for r in of_type(snapshot, "aws:ec2/vpcEndpoint:VpcEndpoint")
-        if r["inputs"].get("vpcEndpointType") == "Interface"
-    ]
+    endpoints = [r["inputs"] for r in of_type(snapshot, "aws:ec2/vpcEndpoint:VpcEndpoint")]
+    awsx_nat, awsx_endpoints = _awsx_vpcs(snapshot)
+    endpoints += awsx_endpoints
+    interface = [e for e in endpoints if e.get("vpcEndpointType") == "Interface"]
     groups = of_type(snapshot, "aws:cloudwatch/logGroup:LogGroup")
     clusters = of_type(snapshot, "aws:ecs/cluster:Cluster")
     return Inventory(
         databases=databases,
-        nat_gateways=len(of_type(snapshot, "aws:ec2/natGateway:NatGateway")),
-        elastic_ips=len(of_type(snapshot, "aws:ec2/eip:Eip")),
-        interface_endpoint_azs=sum(len(e.get("subnetIds") or [None]) for e in endpoints),
+        nat_gateways=len(of_type(snapshot, "aws:ec2/natGateway:NatGateway")) + awsx_nat,
+        elastic_ips=len(of_type(snapshot, "aws:ec2/eip:Eip")) + awsx_nat,
+        interface_endpoint_azs=sum(len(e.get("subnetIds") or [None]) for e in interface),
+        s3_gateway_endpoint=any(
+            e.get("vpcEndpointType") == "Gateway" and str(e.get("serviceName", "")).endswith(".s3")
+            for e in endpoints
+        ),
         log_retention_days=max(
             (int(g["inputs"].get("retentionInDays") or 0) for g in groups), default=0
         ),
@@ -107,3 +112,19 @@ def _images_kept(snapshot: dict[str, Any]) -> int:
         if rule["selection"].get("countType") == "imageCountMoreThan"
     ]
     return max(kept, default=DEFAULT_IMAGES_KEPT)
+
+
+def _awsx_vpcs(snapshot: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+    """NAT gateways (each with an Elastic IP) and endpoints of awsx VPCs, whose children only a
+    real preview shows: counted from the component's own inputs."""
+    nat, endpoints = 0, []
+    for record in snapshot["resources"]:
+        if record["type"] != "awsx:ec2:Vpc":
+            continue
+        inputs = record["inputs"]
+        zones = int(inputs.get("numberOfAvailabilityZones") or 3)  # awsx's default is 3
+        strategy = (inputs.get("natGateways") or {}).get("strategy", "OnePerAz")
+        nat += {"None": 0, "Single": 1}.get(strategy, zones)
+        for spec in inputs.get("vpcEndpointSpecs") or []:
+            endpoints.append({**spec, "subnetIds": [None] * zones})
+    return nat, endpoints

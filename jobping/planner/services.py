@@ -75,7 +75,12 @@ def _container(snapshot: dict[str, Any], service_name: str) -> dict[str, Any]:
     )
     definitions = _task_definition(snapshot, service["inputs"]["taskDefinition"])["inputs"]
     containers: list[dict[str, Any]] = json.loads(definitions["containerDefinitions"])
-    return containers[0]
+    # The consumer: the essential container that reads the job queue (a task may also hold
+    # helper containers, such as a migrate step it depends on).
+    for container in containers:
+        if container.get("essential", True) and "JOB_QUEUE_URL" in _env(container):
+            return container
+    raise ModelError(f"service {service_name}: no essential container reads JOB_QUEUE_URL")
 
 
 def _env(container: dict[str, Any]) -> dict[str, str]:

@@ -7,7 +7,9 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import yaml
 
+from jobping.plan import REPO_ROOT
 from jobping.planner.cost import PRICES, line_items, load_prices, reference_design
 from jobping.planner.inventory import read_inventory
 from jobping.planner.live import LivePriceError, pick_by_usage_type
@@ -39,11 +41,11 @@ def test_fixed_lines_come_from_the_programs_resources(
 ) -> None:
     prices = load_prices()
     day = simulate_stack(models["prod"], scans=[Scan(0.0, 0)], rate=rate)
-    prod = lines(line_items(models["prod"], read_inventory(snapshots["prod"]), day, prices))
-    nat_count = sum(
-        r["type"] == "aws:ec2/natGateway:NatGateway" for r in snapshots["prod"]["resources"]
-    )
-    assert prod["NAT gateway hours"] == pytest.approx(nat_count * 730 * 0.045)
+    inventory = read_inventory(snapshots["prod"])
+    prod = lines(line_items(models["prod"], inventory, day, prices))
+    stack_file = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    assert inventory.nat_gateways == stack_file["jobping:network"]["natGateways"]
+    assert prod["NAT gateway hours"] == pytest.approx(inventory.nat_gateways * 730 * 0.045)
     assert prod["RDS db.t4g.small (Multi-AZ)"] == pytest.approx(730 * 0.064)
     dev_day = simulate_stack(models["dev"], scans=[Scan(0.0, 0)], rate=rate)
     dev = lines(line_items(models["dev"], read_inventory(snapshots["dev"]), dev_day, prices))
