@@ -123,15 +123,10 @@ def network_items(model: StackModel, inv: Inventory, use: Usage, p: Prices) -> l
     public_hours += use.scanner_task_hours * model.scanner.public_ip
     public_hours += inv.elastic_ips * HOURS_PER_MONTH
     behind_nat = inv.nat_gateways > 0 and not model.worker.public_ip
-    nat_gb = (
-        (
-            use.task_starts * a["image_gb"]
-            + use.scans * a["board_fetch_mb_per_scan"] / 1024
-            + use.jobs * a["sqs_kb_per_job"] / 1024**2
-        )
-        if behind_nat
-        else 0.0
-    )
+    # ECR keeps image layers in S3: with an S3 gateway endpoint they bypass the NAT gateways.
+    pulls = 0.0 if inv.s3_gateway_endpoint else use.task_starts * a["image_gb"]
+    boards = use.scans * a["board_fetch_mb_per_scan"] / 1024
+    nat_gb = pulls + boards + use.jobs * a["sqs_kb_per_job"] / 1024**2 if behind_nat else 0.0
     return [
         LineItem(
             "Public IPv4 addresses",
@@ -146,7 +141,7 @@ def network_items(model: StackModel, inv: Inventory, use: Usage, p: Prices) -> l
         LineItem(
             "NAT gateway data",
             nat_gb * p["nat_gateway_gb"],
-            f"{nat_gb:.0f} GB: image pulls, job boards, SQS traffic",
+            f"{nat_gb:.0f} GB: job boards, SQS" + (", image pulls" if pulls and behind_nat else ""),
         ),
         LineItem(
             "VPC interface endpoints",
