@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from planner_programs import run_programs
 
 from jobping.plan import REPO_ROOT
 from jobping.planner.load import ServiceRate, read_bench
 from jobping.planner.stackmodel import StackModel, build_model
 
 STACKS = ("dev", "prod")
-
-
-def run_programs(stack_files: list[Path]) -> list[dict[str, Any]]:
-    """`python -m components.offline` for each file, in parallel processes; their snapshots."""
-    running = [
-        subprocess.Popen(
-            [sys.executable, "-m", "components.offline", str(path.resolve())],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for path in stack_files
-    ]
-    snapshots = []
-    for path, process in zip(stack_files, running, strict=True):
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, f"{path.name} failed under mocks: {err[-2000:]}"
-        snapshots.append(json.loads(out))
-    return snapshots
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import run_programs
+from planner_programs import run_programs
 
 from components.settings import SettingsError, parse_settings
 from jobping.plan import REPO_ROOT
