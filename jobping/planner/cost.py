@@ -184,21 +184,24 @@ def data_items(inv: Inventory, use: Usage, p: Prices) -> list[LineItem]:
     return items
 
 
+def log_ingest_gb(inv: Inventory, use: Usage, a: dict[str, float]) -> float:
+    """GB of logs a month: worker, scanner and task start-up lines, RDS exports, Container
+    Insights performance events."""
+    lines = (
+        use.jobs * a["log_bytes_per_job"]
+        + use.scans * a["log_bytes_per_scan"]
+        + use.task_starts * a["log_bytes_per_task_start"]
+    ) / GB
+    rds = a["rds_log_mb_per_day"] * DAYS_PER_MONTH / 1024 * len(inv.databases)
+    insights = use.worker_task_hours * a["container_insights_kb_per_task_hour"] / 1024**2
+    return lines + rds + insights * inv.container_insights
+
+
 def observability_items(inv: Inventory, use: Usage, p: Prices) -> list[LineItem]:
     """CloudWatch alarms, dashboard, metrics and logs."""
     a = p.assumptions
     metrics = inv.log_metric_filters + a["container_insights_metrics"] * inv.container_insights
-    ingest_gb = (
-        use.jobs * a["log_bytes_per_job"]
-        + use.scans * a["log_bytes_per_scan"]
-        + use.task_starts * a["log_bytes_per_task_start"]
-    ) / GB + a["rds_log_mb_per_day"] * DAYS_PER_MONTH / 1024 * len(inv.databases)
-    ingest_gb += (
-        use.worker_task_hours
-        * a["container_insights_kb_per_task_hour"]
-        / 1024**2
-        * inv.container_insights
-    )
+    ingest_gb = log_ingest_gb(inv, use, a)
     stored_gb = ingest_gb / DAYS_PER_MONTH * inv.log_retention_days * a["log_compression"]
     return [
         LineItem(
