@@ -184,6 +184,41 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulate a day of the stack's scaling, from the program under mocks."""
+    from jobping.planner import commands  # noqa: PLC0415  # runs the Pulumi program: dev tool
+
+    return commands.simulate(args)
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    """Print the stack's monthly bill per line item at a load."""
+    from jobping.planner import commands  # noqa: PLC0415  # runs the Pulumi program: dev tool
+
+    return commands.cost(args)
+
+
+def _add_planner_commands(commands: Any) -> None:
+    from jobping.planner import commands as planner  # noqa: PLC0415  # dev tool
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulate a day of the stack's scaling (Pulumi program under mocks)",
+        description="Queue depth, tasks, latency and task-hours for a day of scans, with the "
+        "stack's own alarms, scaling policies and schedule. See README, Capacity and cost.",
+    )
+    planner.add_simulate_arguments(simulate)
+    simulate.set_defaults(handler=cmd_simulate)
+    cost = commands.add_parser(
+        "cost",
+        help="the stack's monthly cost per line item at a load",
+        description="Monthly cost from the stack's resources and simulated task-hours, with "
+        "pinned us-east-1 prices (or --live-prices). See README, Capacity and cost.",
+    )
+    planner.add_cost_arguments(cost)
+    cost.set_defaults(handler=cmd_cost)
+
+
 def _queue_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue-url", help="the job queue's URL (default: $JOB_QUEUE_URL)")
     parser.add_argument("--queue-name", help="find the job queue by name instead")
@@ -238,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan_parser.add_argument("--stack", required=True, help="stack name: dev or prod")
     plan_parser.set_defaults(handler=cmd_plan)
+    _add_planner_commands(commands)
     return parser
 
 

@@ -52,8 +52,13 @@ def snapshot(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise PlanError(f"no stack file {stack_file.name}")
-    result = subprocess.run(  # noqa: S603  # our own module, a stack name that exists
-        [sys.executable, "-m", "components.offline", stack_file.name],
+    return snapshot_file(stack_file, root)
+
+
+def snapshot_file(stack_file: Path, root: Path = REPO_ROOT) -> dict[str, Any]:
+    """Run the program under mocks with any stack file (`Pulumi.<name>.yaml`, anywhere)."""
+    result = subprocess.run(  # noqa: S603  # our own module, a stack file that exists
+        [sys.executable, "-m", "components.offline", str(stack_file.resolve())],
         cwd=root,
         capture_output=True,
         text=True,
