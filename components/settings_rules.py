@@ -3,14 +3,18 @@
 `components.settings` checks each value on its own; `check_capacity` then checks that the stack
 can work as a whole, and fails with one line naming the key to change:
 
-- **Scale-in between scans.** The idle alarm needs `worker.scaleInIdleMinutes` of an empty queue,
+- **Scale-in between scans.** After a scan the queue is busy for a while (`SCAN_BUSY_SECONDS`:
+  the scanner task starts, SQS metrics arrive late, and a stack at zero tasks first scales out
+  from a cold start), then the idle alarm needs `worker.scaleInIdleMinutes` of an empty queue,
   then a stopping worker drains for up to `worker.drainSeconds`. If that is not shorter than the
   time between two runs of `scanner.schedule`, the next scan refills the queue first and a stack
-  whose scans keep finding jobs never scales in.
-- **Database connections.** Every worker task holds `concurrency + 1` connections (a pool of one
-  per handler thread plus one for the health probe, `worker/main.py`); during a rolling deployment
-  `DEPLOYMENT_MAXIMUM_PERCENT` of the tasks run at once; the scanner adds its own. That must fit
-  the instance class's default `max_connections` with headroom.
+  whose scans keep finding jobs never scales in. `jobping simulate` checks the same property
+  over a simulated day (tests/planner/test_agreement.py holds the two to each other).
+- **Database connections.** Every worker task holds `concurrency + 2` connections (a pool of one
+  per handler thread plus a spare for the notification sweep, and the probe's own; see
+  `worker/main.py`); during a rolling deployment `DEPLOYMENT_MAXIMUM_PERCENT` of the tasks run at
+  once; the scanner adds its own. That must fit the instance class's default `max_connections`
+  with headroom.
 """
 
 from __future__ import annotations
@@ -29,8 +33,20 @@ from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT, Settings
 #: `RunningTaskCount` once a minute. A shorter cooldown adds the same tasks again while they start.
 COLD_START_SECONDS = 120
 
-#: Connections per worker task beyond one per handler thread: the health probe's (worker/main.py).
-WORKER_EXTRA_CONNECTIONS = 1
+#: How long the queue stays busy after a scan starts, before the idle window can begin, with
+#: warm tasks: the scanner's own Fargate start (~1 min), SQS metrics up to 2 min late
+#: (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/
+#: sqs-available-cloudwatch-metrics.html) and about a minute of processing for a small scan.
+SCAN_BUSY_SECONDS = 240
+#: Added when `minTasks` is 0: the scale-out alarm's period and late datapoint, then a cold start,
+#: before the first job is taken. The simulator found scale-in between scans needs the idle
+#: window at most the interval minus 9 minutes from zero tasks and minus 5 with a warm task.
+SCALE_FROM_ZERO_SECONDS = 240
+
+#: Connections per worker task beyond one per handler thread (worker/main.py): the pool's spare
+#: (the notification sweep) and the dependency probe's own. The `migrate` step's session ends
+#: before the worker container starts (`dependsOn` SUCCESS), so it is never held beside them.
+WORKER_EXTRA_CONNECTIONS = 2
 #: The scanner's pool of 2 (scanner/main.py) plus its migration session (jobping/migrate.py),
 #: counted together in case a retried or manual run overlaps a scheduled one.
 SCANNER_CONNECTIONS = 3
@@ -107,13 +123,14 @@ def _expand(field: str, low: int, high: int) -> set[int]:
 def _check_scale_in_between_scans(settings: Settings) -> None:
     interval = schedule_interval_seconds(settings.scanner.schedule)
     w = settings.worker
-    if interval is None or w.scale_in_idle_minutes * 60 + w.drain_seconds < interval:
+    busy = SCAN_BUSY_SECONDS + (SCALE_FROM_ZERO_SECONDS if w.min_tasks == 0 else 0)
+    if interval is None or busy + w.scale_in_idle_minutes * 60 + w.drain_seconds < interval:
         return
     raise SettingsError(
         "jobping:worker.scaleInIdleMinutes",
         f"{w.scale_in_idle_minutes} min plus jobping:worker.drainSeconds ({w.drain_seconds} s) "
-        f"must be shorter than the {interval} s between two runs of jobping:scanner.schedule, "
-        "or the workers never scale in while scans find jobs",
+        f"plus {busy} s of a scan's busy time must be shorter than the {interval} s between two "
+        "runs of jobping:scanner.schedule, or the workers never scale in while scans find jobs",
     )
 
 

@@ -159,8 +159,8 @@ def test_a_stack_that_cannot_scale_in_between_scans_is_rejected() -> None:
 @pytest.mark.parametrize(
     ("schedule", "idle_minutes", "accepted"),
     [
-        ("rate(15 minutes)", 13, True),  # 780 s + 90 s drain < 900 s
-        ("rate(15 minutes)", 14, False),  # 840 s + 90 s >= 900 s
+        ("rate(15 minutes)", 9, True),  # 240 s busy + 540 s + 90 s drain < 900 s
+        ("rate(15 minutes)", 10, False),  # 240 s + 600 s + 90 s >= 900 s
         ("cron(0/15 * * * ? *)", 14, False),
         ("cron(0,5 * * * ? *)", 4, False),  # the 5-minute gap counts, not the 55-minute one
         ("cron(0 8-18 ? * MON-FRI *)", 30, True),
@@ -176,6 +176,20 @@ def test_scale_in_must_fit_between_two_runs_of_the_schedule(
     if accepted:
         assert parse(config).worker.scale_in_idle_minutes == idle_minutes
     else:
+        with pytest.raises(SettingsError, match=r"jobping:worker\.scaleInIdleMinutes"):
+            parse(config)
+
+
+@pytest.mark.parametrize(("idle_minutes", "accepted"), [(5, True), (6, False)])
+def test_a_stack_at_zero_tasks_needs_time_to_scale_out_before_its_idle_window(
+    idle_minutes: int, accepted: bool
+) -> None:
+    config = stack_file_config("dev")  # minTasks 0: each scan starts from a cold scale-out
+    config["jobping:scanner"]["schedule"] = "rate(15 minutes)"
+    config["jobping:worker"]["scaleInIdleMinutes"] = idle_minutes
+    if accepted:  # 480 s busy + 300 s + 90 s drain < 900 s
+        assert parse(config).worker.scale_in_idle_minutes == idle_minutes
+    else:  # 480 s + 360 s + 90 s >= 900 s
         with pytest.raises(SettingsError, match=r"jobping:worker\.scaleInIdleMinutes"):
             parse(config)
 
@@ -223,14 +237,14 @@ def test_more_workers_than_the_database_admits_are_rejected() -> None:
     with pytest.raises(SettingsError) as error:
         parse(config)
     assert error.value.key == "jobping:worker.maxTasks"
-    # 40 tasks mid-deployment x (8 + 1) + 3 = 363 connections; 75% of 225 is 168.
-    assert "= 363 exceed 168" in str(error.value)
+    # 40 tasks mid-deployment x (8 + 2) + 3 = 403 connections; 75% of 225 is 168.
+    assert "= 403 exceed 168" in str(error.value)
     assert "jobping:database.instanceClass" in str(error.value)
 
 
 def test_a_deployment_doubles_the_workers_connections() -> None:
     config = stack_file_config("prod")
-    config["jobping:worker"]["maxTasks"] = 10  # 10 x 9 + 3 = 93 fits; 20 x 9 + 3 = 183 does not
+    config["jobping:worker"]["maxTasks"] = 10  # 10 x 10 + 3 = 103 fits; 20 x 10 + 3 = 203 does not
     with pytest.raises(SettingsError, match=r"jobping:worker\.maxTasks"):
         parse(config)
 
