@@ -80,7 +80,7 @@ def test_extension_in_flight_cannot_rehide_a_released_message(
     last = queue.visibilities("h0")[-1]
     row = fault_matrix.record(
         FaultRow(
-            fault=f"worker: heartbeat extension in flight at a {why}",
+            fault=f"worker: heartbeat extension in flight at a {why} (in-memory queue)",
             messages_in=1,
             processed=len(queue.deleted),
             dead_lettered={f"on queue: visible after {last} s": 1 - len(queue.deleted)},
