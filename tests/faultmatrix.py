@@ -4,10 +4,11 @@ A fault test measures what happened to the messages it sent (processed, dead-let
 reason the worker gave or set aside for a stated reason, dead-lettered by the queue's redrive
 after `maxReceiveCount` receives, lost) and how many effects happened more than once, then calls
 `fault_matrix.record(row)`. The measuring helpers are here: `drain_dlq`/`dlq_counts` (the DLQ),
-`consumer_effects` (the consumer test app's effects table) and `listing_row` (a scan: the unit is
-a listing, `processed` means stored and enqueued). The
-rows are written as JSON files under `.local/faults/` (one per row, so xdist workers never share
-a file); at the end of the run the controller prints them as one table and writes
+`consumer_row` (messages run by the consumer test app, counted by its effects table),
+`sent_twice` (notifications) and `listing_row` (a scan, whose unit is a listing).
+
+The rows are written as JSON files under `.local/faults/` (one per row, so xdist workers never
+share a file); at the end of the run the controller prints them as one table and writes
 `.local/faults/table.md`. `make faults` runs only the tests marked `fault`; `make test` runs them
 with everything else and prints the same table.
 """
@@ -64,7 +65,7 @@ class FaultRow:
 
     @property
     def lost(self) -> int:
-        """Messages neither processed nor in the DLQ."""
+        """Messages neither processed, nor in the DLQ, nor set aside where they were meant to be."""
         return self.messages_in - self.processed - sum(self.dead_lettered.values()) - self.redriven
 
     def cells(self) -> tuple[str, ...]:
@@ -138,10 +139,12 @@ def _job_id(body: str) -> str | None:
 
 
 def consumer_effects(db: str, bodies: Sequence[str]) -> tuple[int, int]:
-    """For messages sent with `bodies` and run by the consumer test app
-    (`tests/worker/consumer_app.py`): how many ended with their job's effect written, and how
-    many effects were written beyond one per job (its table is keyed by job; a job processed
-    again must find its effect there and write nothing)."""
+    """(Messages whose job's effect is written, effects written beyond one per job).
+
+    For messages sent with `bodies` and run by the consumer test app
+    (`tests/worker/consumer_app.py`), whose effects table is keyed by job: a job processed again
+    must find its effect there and write nothing.
+    """
     with psycopg.connect(db, autocommit=True) as conn:
         written = {str(job): int(n) for job, n in conn.execute(_EFFECTS).fetchall()}
     processed = sum(1 for body in bodies if _job_id(body) in written)
