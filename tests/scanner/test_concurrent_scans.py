@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+import pytest
 from hostile import run_together
 from local_http import LocalServer, Reply
 from scanning import Scanner, jobs_of
@@ -19,6 +20,7 @@ from scanner.http import Fetcher, RetryPolicy, Timeouts, make_client
 from scanner.model import NormalizedJob
 from scanner.scan import ScanSummary
 from scanner.store import source_lock, upsert_jobs
+from tests.faultmatrix import FaultMatrix, FaultRow, listing_row
 
 
 def _board(round_: int, count: int = 1500) -> list[NormalizedJob]:
@@ -29,7 +31,11 @@ def _board(round_: int, count: int = 1500) -> list[NormalizedJob]:
     ]  # fmt: skip
 
 
-def test_upserts_of_one_board_in_opposite_orders_never_deadlock(db: str) -> None:
+@pytest.mark.fault
+def test_upserts_of_one_board_in_opposite_orders_never_deadlock(
+    db: str, fault_matrix: FaultMatrix
+) -> None:
+    written = committed = 0  # listing writes tried, and in a transaction that committed
     for round_ in range(3):  # each round changes every title: every row is updated
         jobs = _board(round_)
 
@@ -41,11 +47,25 @@ def test_upserts_of_one_board_in_opposite_orders_never_deadlock(db: str) -> None
             return run
 
         errors = run_together(upsert(jobs), upsert(jobs[::-1]))
+        written, committed = written + 2 * len(jobs), committed + (2 - len(errors)) * len(jobs)
 
         assert errors == [], f"round {round_}: {errors}"
     with psycopg.connect(db) as conn:
         titles = conn.execute("SELECT DISTINCT substring(title from '\\(.*\\)') FROM jobs")
         assert titles.fetchall() == [("(round 2)",)]
+        rows, keys = conn.execute(
+            "SELECT count(*), count(DISTINCT (source, external_id)) FROM jobs"
+        ).fetchall()[0]
+    # A writer chosen as a deadlock's victim rolls its whole board back: those writes are lost.
+    row = fault_matrix.record(
+        FaultRow(
+            fault="scanner: 2 writers upsert a board of 1,500 in opposite orders (x3)",
+            messages_in=written,
+            processed=committed,
+            duplicate_effects=rows - keys,
+        )
+    )
+    assert (row.lost, row.duplicate_effects) == (0, 0), row
 
 
 def test_a_source_lock_is_held_by_one_session_at_a_time(db: str) -> None:
@@ -78,12 +98,20 @@ def _scanner(
     return scan
 
 
+@pytest.mark.fault
 def test_two_overlapping_scans_skip_what_the_other_holds_and_enqueue_each_job_once(
-    http_server: LocalServer, sqs: Any, queues: JobQueues, db: str, scanner: Scanner
+    http_server: LocalServer,
+    sqs: Any,
+    queues: JobQueues,
+    db: str,
+    scanner: Scanner,
+    fault_matrix: FaultMatrix,
 ) -> None:
     scanner.route("slow", Reply(body=json.dumps(jobs_of(20)), delay=1.0))
+    served = [("jobping:slow", listing["external_id"]) for listing in jobs_of(20)]
     for name, start in (("acme", 1000), ("globex", 2000), ("initech", 3000)):
         scanner.board(name, list(reversed(jobs_of(150, start=start))))
+        served += [(f"jobping:{name}", job["external_id"]) for job in jobs_of(150, start=start)]
     first: list[ScanSummary] = []
     second: list[ScanSummary] = []
     scan = _scanner(http_server, sqs, queues, db, scanner.sources)
@@ -107,6 +135,9 @@ def test_two_overlapping_scans_skip_what_the_other_holds_and_enqueue_each_job_on
     with psycopg.connect(db) as conn:
         unsent = conn.execute("SELECT count(*) FROM jobs WHERE enqueued_at IS NULL").fetchone()
     assert unsent == (0,)
+    fault = "scanner: 2 overlapping scans of 4 boards (470 listings)"
+    row = fault_matrix.record(listing_row(fault, db, served=served, queued=scanner.queued()))
+    assert (row.lost, row.duplicate_effects) == (0, 0), row
 
 
 def _wait_for(condition: Callable[[], bool]) -> None:

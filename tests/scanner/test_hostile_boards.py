@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import psycopg
+import pytest
 from botocore.config import Config
 from hostile import (
     gzip_bomb_reply,
@@ -27,6 +28,7 @@ from scanner.http import Validators
 from scanner.model import NormalizedJob
 from scanner.outbox import Outbox
 from scanner.store import DbValidatorStore, store_listings
+from tests.faultmatrix import FaultMatrix, listing_row
 
 
 def _rows(db: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -34,28 +36,41 @@ def _rows(db: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return conn.execute(sql.encode(), params).fetchall()
 
 
+def _served(source: str, listings: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The fault matrix's unit: each listing a board served, under the board's source name."""
+    return [(source, str(listing["external_id"])) for listing in listings]
+
+
+@pytest.mark.fault
 def test_a_nul_byte_in_a_title_costs_nothing_and_the_outbox_is_drained(
-    scanner: Scanner, db: str
+    scanner: Scanner, db: str, fault_matrix: FaultMatrix
 ) -> None:
-    scanner.board("acme", [*jobs_of(3), nul_title_listing()])
-    scanner.board("globex", jobs_of(2, start=10))
+    acme, globex = [*jobs_of(3), nul_title_listing()], jobs_of(2, start=10)
+    scanner.board("acme", acme)
+    scanner.board("globex", globex)
 
     summary = scanner.scan()
 
     assert summary.failed_sources == []
     assert (summary.sources["jobping:acme"].new, summary.sources["jobping:globex"].new) == (4, 2)
     assert summary.enqueued == 6
-    assert sorted(scanner.queued()) == sorted(
-        ["job-0", "job-1", "job-2", "nul-title", "job-10", "job-11"]
-    )
+    queued = scanner.queued()
+    assert sorted(queued) == sorted(["job-0", "job-1", "job-2", "nul-title", "job-10", "job-11"])
     (row,) = _rows(db, "SELECT title, description FROM jobs WHERE external_id = 'nul-title'")
     assert row == ("Data Engineer", "Python  and SQL")
+    served = _served("jobping:acme", acme) + _served("jobping:globex", globex)
+    recorded = fault_matrix.record(
+        listing_row("scanner: NUL byte in a listing's title", db, served=served, queued=queued)
+    )
+    assert (recorded.lost, recorded.duplicate_effects) == (0, 0), recorded
 
 
+@pytest.mark.fault
 def test_an_out_of_range_date_costs_only_that_field(
-    scanner: Scanner, http_server: LocalServer, db: str
+    scanner: Scanner, http_server: LocalServer, db: str, fault_matrix: FaultMatrix
 ) -> None:
-    scanner.board("acme", [*jobs_of(2), out_of_range_date_listing()])
+    acme = [*jobs_of(2), out_of_range_date_listing()]
+    scanner.board("acme", acme)
     greenhouse = json.dumps(
         {"jobs": [{"id": 7, "title": "SRE", "updated_at": "0001-01-01T00:00:00+14:00"},
                   {"id": 8, "title": "DBA", "updated_at": "2026-11-20T10:00:00-05:00"}]}
@@ -70,6 +85,14 @@ def test_an_out_of_range_date_costs_only_that_field(
     assert summary.sources["greenhouse:initech"].new == 2
     dates = dict(_rows(db, "SELECT external_id, posted_at IS NULL FROM jobs"))
     assert (dates["year-zero"], dates["7"], dates["8"]) == (True, True, False)
+    initech = [("greenhouse:initech", "7"), ("greenhouse:initech", "8")]
+    served = _served("jobping:acme", acme) + initech
+    row = fault_matrix.record(
+        listing_row(
+            "scanner: year-zero dates (2 boards)", db, served=served, queued=scanner.queued()
+        )
+    )
+    assert (row.lost, row.duplicate_effects) == (0, 0), row
 
 
 def test_a_listing_the_database_refuses_costs_only_that_listing(
@@ -100,11 +123,13 @@ class _FailingValidatorStore(DbValidatorStore):
         super().put(source, validators)
 
 
+@pytest.mark.fault
 def test_a_source_failing_in_the_database_never_stops_the_others_or_the_drain(
-    scanner: Scanner, pool: ConnectionPool
+    scanner: Scanner, pool: ConnectionPool, db: str, fault_matrix: FaultMatrix
 ) -> None:
-    scanner.board("acme", jobs_of(2), ETag='"a1"')
-    scanner.board("globex", jobs_of(2, start=10), ETag='"g1"')
+    acme, globex = jobs_of(2), jobs_of(2, start=10)
+    scanner.board("acme", acme, ETag='"a1"')
+    scanner.board("globex", globex, ETag='"g1"')
 
     summary = scanner.scan(store=_FailingValidatorStore(pool, "jobping:acme"))
 
@@ -114,7 +139,12 @@ def test_a_source_failing_in_the_database_never_stops_the_others_or_the_drain(
     )
     assert summary.sources["jobping:globex"].new == 2
     assert summary.enqueued == 4  # acme's committed jobs are sent too
-    assert sorted(scanner.queued()) == ["job-0", "job-1", "job-10", "job-11"]
+    queued = scanner.queued()
+    assert sorted(queued) == ["job-0", "job-1", "job-10", "job-11"]
+    served = _served("jobping:acme", acme) + _served("jobping:globex", globex)
+    fault = "scanner: source failing in the database after its jobs were stored"
+    row = fault_matrix.record(listing_row(fault, db, served=served, queued=queued))
+    assert (row.lost, row.duplicate_effects) == (0, 0), row
 
 
 def test_a_failing_drain_is_reported_in_the_summary_not_raised(scanner: Scanner, db: str) -> None:
@@ -132,7 +162,10 @@ def test_a_failing_drain_is_reported_in_the_summary_not_raised(scanner: Scanner,
     assert _rows(db, "SELECT count(*) FROM jobs WHERE enqueued_at IS NULL") == [(2,)]
 
 
-def test_a_gzip_bomb_fails_its_source_and_the_others_are_scanned(scanner: Scanner, db: str) -> None:
+@pytest.mark.fault
+def test_a_gzip_bomb_fails_its_source_and_the_others_are_scanned(
+    scanner: Scanner, db: str, fault_matrix: FaultMatrix
+) -> None:
     scanner.route("bomb", gzip_bomb_reply())
     scanner.board("acme", jobs_of(3))
 
@@ -141,14 +174,29 @@ def test_a_gzip_bomb_fails_its_source_and_the_others_are_scanned(scanner: Scanne
     assert summary.failed_sources == ["jobping:bomb"]
     assert "larger than 8388608 bytes once decoded" in (summary.sources["jobping:bomb"].error or "")
     assert (summary.sources["jobping:acme"].new, summary.enqueued) == (3, 3)
+    # The bomb serves no listing: its body counts as one item, refused if its source failed.
+    served = [("jobping:bomb", "(its body)"), *_served("jobping:acme", jobs_of(3))]
+    refused = {"gzip bomb, over 8 MiB decoded": int(summary.sources["jobping:bomb"].failed)}
+    row = fault_matrix.record(
+        listing_row(
+            "scanner: gzip bomb (256 MiB decoded) beside a good board",
+            db,
+            served=served,
+            queued=scanner.queued(),
+            skipped=refused,
+        )
+    )
+    assert (row.lost, row.duplicate_effects) == (0, 0), row
 
 
+@pytest.mark.fault
 def test_a_trickling_board_fails_at_its_deadline_and_the_others_are_scanned(
-    scanner: Scanner, http_server: LocalServer
+    scanner: Scanner, http_server: LocalServer, db: str, fault_matrix: FaultMatrix
 ) -> None:
-    body = json.dumps(jobs_of(2)).encode()
+    slow, acme = jobs_of(2), jobs_of(3, start=5)
+    body = json.dumps(slow).encode()
     scanner.route("slow", trickle_reply(body, seconds_per_byte=0.05), deadline_seconds=0.5)
-    scanner.board("acme", jobs_of(3, start=5))
+    scanner.board("acme", acme)
 
     summary = scanner.scan()
 
@@ -156,9 +204,24 @@ def test_a_trickling_board_fails_at_its_deadline_and_the_others_are_scanned(
     assert "source deadline of 0.5 s exceeded" in (summary.sources["jobping:slow"].error or "")
     assert http_server.bytes_sent["/slow.json"] < len(body)
     assert summary.sources["jobping:acme"].new == 3
+    served = _served("jobping:slow", slow) + _served("jobping:acme", acme)
+    refused = {"board past its deadline": len(slow) * summary.sources["jobping:slow"].failed}
+    row = fault_matrix.record(
+        listing_row(
+            "scanner: board trickling 1 byte per 50 ms (deadline 0.5 s)",
+            db,
+            served=served,
+            queued=scanner.queued(),
+            skipped=refused,
+        )
+    )
+    assert (row.lost, row.duplicate_effects) == (0, 0), row
 
 
-def test_a_redirect_to_another_origin_stores_nothing_from_it(scanner: Scanner, db: str) -> None:
+@pytest.mark.fault
+def test_a_redirect_to_another_origin_stores_nothing_from_it(
+    scanner: Scanner, db: str, fault_matrix: FaultMatrix
+) -> None:
     other = LocalServer()
     other.start()
     try:
@@ -172,19 +235,32 @@ def test_a_redirect_to_another_origin_stores_nothing_from_it(scanner: Scanner, d
     assert "refused" in (summary.sources["jobping:moved"].error or "")
     assert other.requests == []
     assert _rows(db, "SELECT count(*) FROM jobs") == [(0,)]
+    # The listings behind the redirect count as served, refused if the source failed.
+    refused = {"redirect to another origin": 3 * summary.sources["jobping:moved"].failed}
+    row = fault_matrix.record(
+        listing_row(
+            "scanner: 302 to another origin",
+            db,
+            served=_served("jobping:moved", jobs_of(3)),
+            queued=scanner.queued(),
+            skipped=refused,
+        )
+    )
+    assert (row.lost, row.duplicate_effects) == (0, 0), row
 
 
-def test_a_listing_cannot_write_under_another_sources_name(scanner: Scanner, db: str) -> None:
+@pytest.mark.fault
+def test_a_listing_cannot_write_under_another_sources_name(
+    scanner: Scanner, db: str, fault_matrix: FaultMatrix
+) -> None:
     scanner.board("acme", [job_listing("4012345", url="https://acme.example/jobs/4012345")])
     scanner.scan()
-    scanner.board(
-        "partner",
-        [
-            hijacking_listing("jobping:acme", "4012345", url="https://evil.example/phish"),
-            job_listing("p-1", source="jobping:partner"),  # its own name: fine
-            job_listing("p-2"),
-        ],
-    )
+    partner = [
+        hijacking_listing("jobping:acme", "4012345", url="https://evil.example/phish"),
+        job_listing("p-1", source="jobping:partner"),  # its own name: fine
+        job_listing("p-2"),
+    ]
+    scanner.board("partner", partner)
 
     summary = scanner.scan()
 
@@ -197,3 +273,15 @@ def test_a_listing_cannot_write_under_another_sources_name(scanner: Scanner, db:
         ("p-1",),
         ("p-2",),
     ]
+    # The second scan's row; the queue also holds acme's job from the first scan, once.
+    refused = {"names another source": summary.sources["jobping:partner"].skipped}
+    row = fault_matrix.record(
+        listing_row(
+            "scanner: listing naming another source",
+            db,
+            served=_served("jobping:partner", partner),
+            queued=scanner.queued(),
+            skipped=refused,
+        )
+    )
+    assert (row.lost, row.duplicate_effects) == (0, 0), row

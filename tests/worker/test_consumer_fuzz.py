@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +15,13 @@ from hypothesis import strategies as st
 
 from jobping.local.queues import JobQueues
 from jobping.messages import InvalidMessage, JobMessage, decode
+from tests.faultmatrix import FaultMatrix, FaultRow, dlq_counts
 from tests.worker.conftest import queue_counts, send_all, wait_for
 from worker.dlq import ORIGINAL_MESSAGE_ID
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
     from worker.consumer import Consumer
 
@@ -50,11 +53,21 @@ bodies = st.text(_sqs_chars, min_size=1, max_size=300) | _message_like | _json.m
 
 
 class Recorder:
-    """Handlers that record the job ids they saw."""
+    """Handlers that record the job ids they saw; and, over every example, the totals of the
+    fault matrix's row (messages sent, handled once, handled again, found in the DLQ)."""
 
     def __init__(self) -> None:
         self.seen: list[uuid.UUID] = []
         self._lock = threading.Lock()
+        self.sent = self.handled = self.handled_again = 0
+        self.dead: list[MessageTypeDef] = []
+
+    def tally(self, batch: list[str], expected_ok: list[uuid.UUID]) -> None:
+        """Add one example's outcome: each decodable message handled once, none twice."""
+        expected, seen = Counter(expected_ok), Counter(self.seen)
+        self.sent += len(batch)
+        self.handled += sum((expected & seen).values())
+        self.handled_again += sum((seen - expected).values())
 
     def __call__(self, message: JobMessage) -> None:
         with self._lock:
@@ -63,15 +76,31 @@ class Recorder:
 
 @pytest.fixture
 def fuzz_consumer(
-    sqs: SQSClient, make_queues: Callable[..., JobQueues], run_consumer: Callable[..., Any]
+    sqs: SQSClient,
+    make_queues: Callable[..., JobQueues],
+    run_consumer: Callable[..., Any],
+    fault_matrix: FaultMatrix,
 ) -> Iterator[tuple[JobQueues, Consumer, Recorder]]:
-    queues = make_queues(visibility_timeout_seconds=30)
+    queues = make_queues()  # the deployed settings
     recorder = Recorder()
     with run_consumer(queues.url, handlers=dict.fromkeys(ACTIONS, recorder)) as consumer:
         yield queues, consumer, recorder
+    # One row for every example hypothesis ran (recorded once they have all run).
+    reasons, redriven = dlq_counts(recorder.dead)
+    row = fault_matrix.record(
+        FaultRow(
+            fault="worker: random message bodies (hypothesis)",
+            messages_in=recorder.sent,
+            processed=recorder.handled,
+            dead_lettered=reasons,
+            redriven=redriven,
+            duplicate_effects=recorder.handled_again,
+        )
+    )
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row
 
 
-def _dlq_original_ids(sqs: SQSClient, url: str) -> list[str]:
+def _dlq_messages(sqs: SQSClient, url: str) -> list[MessageTypeDef]:
     response = sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
     )
@@ -83,9 +112,10 @@ def _dlq_original_ids(sqs: SQSClient, url: str) -> list[str]:
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
             ],
         )
-    return [m["MessageAttributes"][ORIGINAL_MESSAGE_ID]["StringValue"] for m in messages]
+    return messages
 
 
+@pytest.mark.fault
 @settings(
     max_examples=20,
     deadline=None,
@@ -110,14 +140,17 @@ def test_random_bodies_end_processed_or_in_the_dlq(
         done = sum(consumer.outcomes[o] - before.get(o, 0) for o in ("processed", "dead_lettered"))
         return done == len(batch)
 
-    dead_ids: list[str] = []
+    dead: list[MessageTypeDef] = []
 
     def all_dead_lettered() -> bool:
-        dead_ids.extend(_dlq_original_ids(sqs, queues.dlq_url))
-        return len(dead_ids) >= len(poison)
+        dead.extend(_dlq_messages(sqs, queues.dlq_url))
+        return len(dead) >= len(poison)
 
     wait_for(settled, 15, "every message to settle", interval=0.02)
     wait_for(all_dead_lettered, 10, "the DLQ", interval=0.02)
+    recorder.tally(batch, expected_ok)
+    recorder.dead += dead
+    dead_ids = [m["MessageAttributes"][ORIGINAL_MESSAGE_ID]["StringValue"] for m in dead]
     assert sorted(recorder.seen) == sorted(expected_ok)
     assert sorted(dead_ids) == sorted(ids[i] for i in poison)
     assert consumer.outcomes["retried"] == before.get("retried", 0)

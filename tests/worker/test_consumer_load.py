@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from jobping.local.queues import JobQueues
+from tests.faultmatrix import FaultMatrix, consumer_row, drain_dlq
 from tests.worker.conftest import WorkerFactory, job_body, query, queue_counts, send_all, wait_for
 
 if TYPE_CHECKING:
@@ -28,13 +29,17 @@ def _processed(db: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.fault
 def test_thousand_messages_survive_a_killed_worker(
     sqs: SQSClient,
     make_queues: Callable[..., JobQueues],
     start_worker: WorkerFactory,
     consumer_db: str,
+    fault_matrix: FaultMatrix,
 ) -> None:
-    queues = make_queues(visibility_timeout_seconds=5, max_receive_count=5)
+    # The deployed maxReceiveCount (3); visibility 5 s, not 300 s, so that what the killed worker
+    # held comes back within the test.
+    queues = make_queues(visibility_timeout_seconds=5)
     bodies = [job_body("write", title="0.01") for _ in range(TOTAL)]
     victim = start_worker(queues.url)
     survivor = start_worker(queues.url)
@@ -78,3 +83,10 @@ def test_thousand_messages_survive_a_killed_worker(
     assert report["processed"] == TOTAL
     assert (report["in_dlq"], report["lost"], report["duplicate_effects"]) == (0, 0, 0)
     assert 0 < by_victim < TOTAL  # both workers did work before the kill
+    dlq = drain_dlq(sqs, queues.dlq_url)
+    row = fault_matrix.record(
+        consumer_row(
+            "worker: 1,000 jobs, one of two workers SIGKILLed midway", consumer_db, bodies, dlq
+        )
+    )
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row

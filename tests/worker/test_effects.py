@@ -17,6 +17,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from jobping.db import open_pool
+from tests.faultmatrix import FaultMatrix, FaultRow, sent_twice
 from tests.worker.test_pipeline import (
     RecordingNotifier,
     insert_job,
@@ -81,8 +82,9 @@ def run_stale_delivery(db: str, pool: ConnectionPool, notifier: RecordingNotifie
     return job_id
 
 
+@pytest.mark.fault
 def test_a_stale_delivery_leaves_analysis_and_matches_at_the_newer_version(
-    db: str, pool: ConnectionPool, caplog: pytest.LogCaptureFixture
+    db: str, pool: ConnectionPool, caplog: pytest.LogCaptureFixture, fault_matrix: FaultMatrix
 ) -> None:
     caplog.set_level(logging.INFO, logger="worker.pipeline")
     notifier = RecordingNotifier()
@@ -94,6 +96,19 @@ def test_a_stale_delivery_leaves_analysis_and_matches_at_the_newer_version(
     assert _rows(db, "SELECT status FROM notifications") == [("sent",)]
     stale = [r for r in caplog.records if r.getMessage().startswith("stale delivery")]
     assert [r.job_id for r in stale] == [str(job_id)]  # type: ignore[attr-defined]
+    # Two deliveries: the one whose version's results are stored is processed; the other must
+    # have written nothing (had version 1 overwritten version 2, version 2's would be lost).
+    stored = [version for (version,) in _rows(db, "SELECT content_hash FROM job_analyses")]
+    row = fault_matrix.record(
+        FaultRow(
+            fault="worker: stale delivery finishing after the newer version",
+            messages_in=2,
+            processed=sum(stored.count(version) for version in ("v1", "v2")),
+            dead_lettered={"stale: wrote nothing": len(stale)},
+            duplicate_effects=sent_twice(notifier.sent),
+        )
+    )
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row
 
 
 def test_a_job_changed_while_analysed_writes_nothing_until_its_new_version_arrives(
@@ -145,8 +160,9 @@ def commit_fails_after_send(db: str) -> tuple[uuid.UUID, RecordingNotifier]:
     return job_id, _SendThenLoseTheDatabase(db)
 
 
+@pytest.mark.fault
 def test_a_commit_failing_after_the_send_causes_no_second_send(
-    db: str, pool: ConnectionPool
+    db: str, pool: ConnectionPool, fault_matrix: FaultMatrix
 ) -> None:
     job_id, notifier = commit_fails_after_send(db)
     pipeline = make_pipeline(pool, notifier)
@@ -158,6 +174,16 @@ def test_a_commit_failing_after_the_send_causes_no_second_send(
     assert [n.email for n in notifier.sent] == ["ana@example.com"]  # once
     assert _rows(db, "SELECT status, attempts FROM notifications") == [("sending", 1)]
     assert _rows(db, "SELECT content_hash FROM job_analyses") == [("h1",)]  # the job's write
+    [(analysed,)] = _rows(db, "SELECT count(*) FROM job_analyses")
+    row = fault_matrix.record(
+        FaultRow(
+            fault="worker: database lost after a notification was sent",
+            messages_in=1,
+            processed=analysed,
+            duplicate_effects=sent_twice(notifier.sent),
+        )
+    )
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row
 
 
 def test_the_sweep_never_sends_a_notification_stuck_in_sending(

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from jobping.local.queues import JobQueues
+from tests.faultmatrix import FaultMatrix, consumer_row, dlq_counts
 from tests.jobping.test_messages import nested_body
 from tests.worker.conftest import drain_queue, job_body, queue_counts, send_all, wait_for
 from worker.dlq import ERROR_TYPE, REASON, RECEIVE_COUNT
@@ -19,14 +22,17 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
+@pytest.mark.fault
 def test_a_deeply_nested_body_is_dead_lettered_at_once_with_its_reason(
     sqs: SQSClient,
     make_queues: Callable[..., JobQueues],
     run_consumer: Callable[..., Any],
+    consumer_db: str,
+    fault_matrix: FaultMatrix,
 ) -> None:
     queues = make_queues()  # the deployed settings
-    body = nested_body()
-    send_all(sqs, queues.url, [body, job_body("write")])
+    body, good = nested_body(), job_body("write")
+    send_all(sqs, queues.url, [body, good])
     with run_consumer(queues.url) as consumer:
         wait_for(lambda: consumer.outcomes["dead_lettered"] == 1, 15, "the dead letter")
         wait_for(lambda: consumer.outcomes["processed"] == 1, 15, "the good message")
@@ -38,3 +44,6 @@ def test_a_deeply_nested_body_is_dead_lettered_at_once_with_its_reason(
     assert attributes[ERROR_TYPE]["StringValue"] == "bad_json"
     assert "nested" in attributes[REASON]["StringValue"]
     assert attributes[RECEIVE_COUNT]["StringValue"] == "1"
+    fault = "worker: deeply nested body, beside a good message"
+    row = fault_matrix.record(consumer_row(fault, consumer_db, [body, good], dlq_counts([dead])))
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row

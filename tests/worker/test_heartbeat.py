@@ -12,6 +12,7 @@ import pytest
 from jobping.db import connect
 from jobping.local.queues import JobQueues
 from jobping.messages import JobMessage
+from tests.faultmatrix import FaultMatrix, FaultRow, drain_dlq
 from tests.worker.conftest import (
     FakeQueue,
     job_body,
@@ -54,8 +55,11 @@ class SlowQueue(FakeQueue):
         return super().delete_batch(entries)
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize(("why", "timeout"), [("retry backoff", 7), ("shutdown release", 0)])
-def test_extension_in_flight_cannot_rehide_a_released_message(why: str, timeout: int) -> None:
+def test_extension_in_flight_cannot_rehide_a_released_message(
+    why: str, timeout: int, fault_matrix: FaultMatrix
+) -> None:
     queue = SlowQueue(visibility_timeout=10)
     queue.block_extensions = True
     leases = Leases(queue, visibility_timeout=10)
@@ -71,6 +75,18 @@ def test_extension_in_flight_cannot_rehide_a_released_message(why: str, timeout:
     assert queue.visibilities("h0") == [timeout, 10, timeout], why
     assert len(leases) == 0
     assert leases.extended == 0
+    # Where the message is now: on the queue (never deleted), visible after the last visibility
+    # SQS applied; the full timeout (10 s) here would mean an extension re-hid it.
+    last = queue.visibilities("h0")[-1]
+    row = fault_matrix.record(
+        FaultRow(
+            fault=f"worker: heartbeat extension in flight at a {why} (in-memory queue)",
+            messages_in=1,
+            processed=len(queue.deleted),
+            dead_lettered={f"on queue: visible after {last} s": 1 - len(queue.deleted)},
+        )
+    )
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row
 
 
 def test_no_extension_is_sent_for_a_message_released_before_its_turn() -> None:
@@ -160,12 +176,14 @@ def test_job_past_its_deadline_is_retried_and_a_late_success_still_deleted() -> 
     assert consumer.outcomes == {"timed_out": 1}  # one outcome per receive
 
 
+@pytest.mark.fault
 def test_half_open_connection_costs_one_retry_not_hours(
     sqs: SQSClient,
     make_queues: Callable[..., JobQueues],
     run_consumer: Callable[..., Any],
     consumer_db: str,
     db_proxy: TcpProxy,
+    fault_matrix: FaultMatrix,
 ) -> None:
     """A connection that stops answering holds its job only until the job's deadline.
 
@@ -205,3 +223,19 @@ def test_half_open_connection_costs_one_retry_not_hours(
     assert query(consumer_db, "SELECT job_id FROM consumer_jobs") == [(job_id,)]
     assert queue_counts(sqs, queues.dlq_url) == (0, 0)
     assert len(attempts) == 2
+    # This handler's effect is its row in consumer_jobs (keyed by job: a second write would fail).
+    [(jobs, writes)] = query(
+        consumer_db, "SELECT count(DISTINCT job_id), count(*) FROM consumer_jobs"
+    )
+    reasons, redriven = drain_dlq(sqs, queues.dlq_url)
+    row = fault_matrix.record(
+        FaultRow(
+            fault="worker: half-open database connection (job past its deadline)",
+            messages_in=1,
+            processed=jobs,
+            dead_lettered=reasons,
+            redriven=redriven,
+            duplicate_effects=writes - jobs,
+        )
+    )
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row

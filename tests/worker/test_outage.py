@@ -17,10 +17,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+import pytest
 from psycopg_pool import PoolClosed, PoolTimeout
 
 from jobping.local.queues import JobQueues, QueueSettings
 from jobping.messages import JobMessage
+from tests.faultmatrix import FaultMatrix, FaultRow, consumer_row, drain_dlq
 from tests.worker.conftest import (
     FakeQueue,
     WorkerFactory,
@@ -88,12 +90,14 @@ def _receives(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return by_id
 
 
+@pytest.mark.fault
 def test_database_outage_costs_no_dead_letters(
     sqs: SQSClient,
     make_queues: Callable[..., JobQueues],
     start_worker: WorkerFactory,
     consumer_db: str,
     db_proxy: TcpProxy,
+    fault_matrix: FaultMatrix,
 ) -> None:
     deployed = QueueSettings()
     queues = make_queues()  # the deployed settings
@@ -104,13 +108,16 @@ def test_database_outage_costs_no_dead_letters(
     worker = start_worker(queues.url, DATABASE_URL=db_proxy.rewrite(consumer_db), **OUTAGE_ENV)
     health = _health_url(worker.log_lines())
     # Twelve slow jobs: four running and eight received, waiting, when the database goes away.
-    ids = send_all(sqs, queues.url, [job_body("write", title="1") for _ in range(12)])
+    bodies = [job_body("write", title="1") for _ in range(12)]
+    ids = send_all(sqs, queues.url, bodies)
     wait_for(lambda: _runs(consumer_db) >= 4, 15, "four jobs running")
     db_proxy.cut()
     outage_started = time.monotonic()
     # 48 more arrive during the outage, in waves.
     for _ in range(6):
-        ids += send_all(sqs, queues.url, [job_body("write") for _ in range(8)])
+        wave = [job_body("write") for _ in range(8)]
+        bodies += wave
+        ids += send_all(sqs, queues.url, wave)
         time.sleep(OUTAGE_SECONDS / 8)
     wait_for(lambda: _get(f"{health}/ready")[0] == 503, 10, "/ready to say the database is down")
     status, body = _get(f"{health}/health")
@@ -145,6 +152,10 @@ def test_database_outage_costs_no_dead_letters(
     states = [line["dependency_state"] for line in lines if "dependency_state" in line]
     assert "down" in states
     assert states[-1] == "up"
+    dlq = drain_dlq(sqs, queues.dlq_url)
+    fault = "worker: database down 10 deployed minutes (scaled), 60 jobs"
+    row = fault_matrix.record(consumer_row(fault, consumer_db, bodies, dlq))
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row
 
 
 class Dependency:
@@ -174,7 +185,10 @@ def _consumer(
     return Consumer(queue, {"process_job": handler}, wait_seconds=0, gate=gate, backoff=backoff)
 
 
-def test_worker_started_during_an_outage_receives_nothing_until_the_database_is_back() -> None:
+@pytest.mark.fault
+def test_worker_started_during_an_outage_receives_nothing_until_the_database_is_back(
+    fault_matrix: FaultMatrix,
+) -> None:
     database = Dependency(up=False)
     gate = DependencyGate(database.probe, policy=FAST, on_resume=database.warm)
     queue = FakeQueue(inbox=[[job_message(0)]])
@@ -193,6 +207,18 @@ def test_worker_started_during_an_outage_receives_nothing_until_the_database_is_
         consumer.shutdown()
     assert database.resumes == 1  # the pool is warmed once, before receiving again
     assert gate.outages == 1
+    assert queue.deleted == ["h0"]  # deleted once, after it was handled
+    row = fault_matrix.record(
+        FaultRow(
+            fault="worker: started while the database is down (in-memory queue)",
+            messages_in=1,
+            processed=len(handled),
+            # The in-memory queue has no DLQ: count what the consumer says it dead-lettered.
+            dead_lettered={"dead-lettered": consumer.outcomes["dead_lettered"]},
+            duplicate_effects=len(handled) - len({m.job_id for m in handled}),
+        )
+    )
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row
 
 
 def test_outage_hands_held_messages_back_and_stops_receiving_until_it_is_over() -> None:

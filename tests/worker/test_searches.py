@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool
 
 from jobping.db import open_pool
 from jobping.migrate import MIGRATIONS_DIR, migrate
+from tests.faultmatrix import FaultMatrix, FaultRow, sent_twice
 from tests.worker.conftest import wait_for
 from tests.worker.test_match import make_analysis, make_job
 from tests.worker.test_pipeline import (
@@ -131,8 +132,12 @@ def store_legacy_searches(url: str, tmp_path: Path) -> None:
     migrate(url)
 
 
+@pytest.mark.fault
 def test_searches_stored_before_the_limits_do_not_stop_other_users_matches(
-    new_database: Callable[[], str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    new_database: Callable[[], str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    fault_matrix: FaultMatrix,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="worker.match")
     url = new_database()
@@ -145,6 +150,20 @@ def test_searches_stored_before_the_limits_do_not_stop_other_users_matches(
     assert [n.email for n in notifier.sent] == ["ana@example.com"]
     skipped = [r for r in caplog.records if r.getMessage().startswith("saved search skipped")]
     assert len(skipped) == 3
+    with psycopg.connect(url) as conn:  # the job's matches for users other than Eve
+        matched = conn.execute(
+            "SELECT count(DISTINCT job_id) FROM matches m JOIN users u ON u.id = m.user_id "
+            "WHERE u.email <> 'eve@example.com'"
+        ).fetchall()
+    row = fault_matrix.record(
+        FaultRow(
+            fault="worker: 3 poison saved searches (stored before the limits)",
+            messages_in=1,
+            processed=matched[0][0],
+            duplicate_effects=sent_twice(notifier.sent),
+        )
+    )
+    assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row
 
 
 @pytest.mark.parametrize(
