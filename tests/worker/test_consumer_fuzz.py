@@ -49,7 +49,24 @@ _message_like = st.fixed_dictionaries(
     {k: v for k, v in _field_values.items() if k != "enqueued_at"},
     optional={"enqueued_at": _field_values["enqueued_at"], "surprise": _json},
 ).map(json.dumps)
-bodies = st.text(_sqs_chars, min_size=1, max_size=300) | _message_like | _json.map(json.dumps)
+_printable = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Z")), min_size=1, max_size=8
+)
+# Valid messages among the hostile ones, so the processed path is exercised as often as the DLQ.
+_valid = st.fixed_dictionaries(
+    {
+        "job_id": st.uuids().map(str),
+        "action": st.sampled_from(ACTIONS),
+        "data": st.fixed_dictionaries(
+            {"source": _printable, "external_id": _printable},
+            optional={"title": st.text(_sqs_chars, max_size=20)},
+        ),
+        "enqueued_at": st.just("2026-11-29T01:02:03Z"),
+    }
+).map(json.dumps)
+bodies = (
+    _valid | st.text(_sqs_chars, min_size=1, max_size=300) | _message_like | _json.map(json.dumps)
+)
 
 
 class Recorder:
