@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from components.iam import service_role
 from components.network import TIER_TAG
-from components.settings import DatabaseSettings
+from components.settings import DatabaseStackSettings
 from jobping import envvars
 
 ENGINE_VERSION = "16"
@@ -28,7 +28,7 @@ MASTER_USERNAME = "jobping_admin"
 class DatabaseArgs:
     """Inputs of `Database`."""
 
-    settings: DatabaseSettings
+    settings: DatabaseStackSettings
     """Create or existing; name, port, instance size, storage, backups, protection."""
     identifier: str
     """The instance identifier; fixed so its log groups can be created with a retention."""

@@ -26,7 +26,7 @@ from components.alerts import (
 from components.dbaccess import DatabaseEndpoint, app_database_grants, database_environment
 from components.iam import Statement, allow, document, role_policy, service_role
 from components.queue import tls_only_policy
-from components.settings import ScannerSettings
+from components.settings import ScannerStackSettings
 from components.tasks import (
     Container,
     FargateTask,
@@ -43,7 +43,7 @@ from jobping import envvars
 class ScannerScheduleArgs:
     """Inputs of `ScannerSchedule`."""
 
-    settings: ScannerSettings
+    settings: ScannerStackSettings
     """Schedule, time zone, task size, sources and Scheduler retries."""
     environment: str
     """Stack environment; names the task definition family."""

@@ -1,4 +1,4 @@
-"""`build_stack`: wire the components together from one `Settings` object."""
+"""`build_stack`: wire the components together from one `StackSettings` object."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from components.image import ContainerImage, ContainerImageArgs
 from components.network import Network, NetworkArgs
 from components.queue import JobQueue, JobQueueArgs
 from components.scanner import ScannerSchedule, ScannerScheduleArgs
-from components.settings import Settings
+from components.settings import StackSettings
 from components.worker import DatabaseRef, Placement, WorkerService, WorkerServiceArgs
 
 #: The repository root: the Docker build context.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[str, Any]:
+def build_stack(settings: StackSettings, context: AwsContext | None = None) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs by name."""
     env = settings.environment
     aws_ctx = context or AwsContext.current()

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from components.dbaccess import DatabaseEndpoint, app_database_grants, database_environment
 from components.iam import Statement, allow, document, role_policy, service_role
 from components.scaling import QueueScaling, QueueScalingArgs
-from components.settings import WorkerSettings
+from components.settings import WorkerStackSettings
 from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT
 from components.tasks import (
     Container,
@@ -68,7 +68,7 @@ class Placement:
 class WorkerServiceArgs:
     """Inputs of `WorkerService`."""
 
-    settings: WorkerSettings
+    settings: WorkerStackSettings
     """Task size, scaling, Spot, architecture, concurrency, stop and drain times."""
     environment: str
     """Stack environment; names the task definition family."""
