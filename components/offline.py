@@ -96,8 +96,8 @@ def mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     if typ == "aws:ecs/service:Service":
         return {"name": name, "arn": _arn("ecs", f"service/cluster/{name}")}
     if typ == "aws:ecs/taskDefinition:TaskDefinition":
-        family = inputs["family"]
-        return {"arn": _arn("ecs", f"task-definition/{family}:1"), "revision": 1}
+        family = _arn("ecs", f"task-definition/{inputs['family']}")
+        return {"arn": f"{family}:1", "arnWithoutRevision": family, "revision": 1}
     if typ == "aws:ecr/repository:Repository":
         url = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"
         return {

@@ -14,7 +14,8 @@ from components.network import Network, NetworkArgs
 from components.queue import JobQueue, JobQueueArgs
 from components.scanner import ScannerSchedule, ScannerScheduleArgs
 from components.settings import StackSettings
-from components.worker import DatabaseRef, Placement, WorkerService, WorkerServiceArgs
+from components.tasks import DatabaseRef, Placement, TaskTarget
+from components.worker import WorkerService, WorkerServiceArgs
 
 #: The repository root: the Docker build context.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,23 +66,27 @@ def build_stack(settings: StackSettings, context: AwsContext | None = None) -> d
         security_group_id=network.task_security_group.id,
         assign_public_ip=not network.private,
     )
+    target = TaskTarget(
+        environment=env,
+        account_id=aws_ctx.account_id,
+        region=aws_ctx.region,
+        image_ref=image.image_ref,
+        architecture=settings.worker.architecture,
+        repository_arn=image.repository.arn,
+        queue_url=jobs.queue.url,
+        queue_arn=jobs.queue.arn,
+        database=db_ref,
+        placement=placement,
+        log_retention_days=settings.log_retention_days,
+    )
     worker = WorkerService(
         "worker",
         WorkerServiceArgs(
             settings=settings.worker,
-            environment=env,
-            account_id=aws_ctx.account_id,
-            region=aws_ctx.region,
+            target=target,
             partition=aws_ctx.partition,
-            image_ref=image.image_ref,
-            repository_arn=image.repository.arn,
-            queue_url=jobs.queue.url,
-            queue_arn=jobs.queue.arn,
             queue_name=jobs.queue.name,
             dlq_arn=jobs.dlq.arn,
-            database=db_ref,
-            placement=placement,
-            log_retention_days=settings.log_retention_days,
             ses_identity_arn=settings.ses_identity_arn,
         ),
     )
@@ -89,18 +94,8 @@ def build_stack(settings: StackSettings, context: AwsContext | None = None) -> d
         "scanner",
         ScannerScheduleArgs(
             settings=settings.scanner,
-            environment=env,
-            architecture=settings.worker.architecture,
-            account_id=aws_ctx.account_id,
-            region=aws_ctx.region,
-            image_ref=image.image_ref,
-            repository_arn=image.repository.arn,
+            target=target,
             cluster_arn=worker.cluster.arn,
-            queue_url=jobs.queue.url,
-            queue_arn=jobs.queue.arn,
-            database=db_ref,
-            placement=placement,
-            log_retention_days=settings.log_retention_days,
             alarm_topic_arn=alarms.topic.arn,
         ),
     )
