@@ -63,17 +63,7 @@ class WorkerService(pulumi.ComponentResource):
     ) -> None:
         super().__init__("jobping:index:WorkerService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.cluster = aws.ecs.Cluster(
-            f"{name}-cluster",
-            settings=[{"name": "containerInsights", "value": "enabled"}],
-            opts=child,
-        )
-        providers = aws.ecs.ClusterCapacityProviders(
-            f"{name}-capacity",
-            cluster_name=self.cluster.name,
-            capacity_providers=["FARGATE", "FARGATE_SPOT"],
-            opts=child,
-        )
+        self.cluster, providers = self._cluster(name)
         target = args.target
         self.log_group = log_group(name, target.log_retention_days, self)
         self.task_definition = fargate_task(
@@ -107,6 +97,21 @@ class WorkerService(pulumi.ComponentResource):
         )
         outputs = {"cluster_name": self.cluster.name, "service_name": self.service.name}
         self.register_outputs({**outputs, "deployed_task_definition": deployed})
+
+    def _cluster(self, name: str) -> tuple[aws.ecs.Cluster, aws.ecs.ClusterCapacityProviders]:
+        child = pulumi.ResourceOptions(parent=self)
+        cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            settings=[{"name": "containerInsights", "value": "enabled"}],
+            opts=child,
+        )
+        providers = aws.ecs.ClusterCapacityProviders(
+            f"{name}-capacity",
+            cluster_name=cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            opts=child,
+        )
+        return cluster, providers
 
     def _task_role(self, name: str, args: WorkerServiceArgs) -> aws.iam.Role:
         target = args.target
