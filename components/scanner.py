@@ -23,17 +23,16 @@ from components.alerts import (
     start_failed_pattern,
 )
 from components.containers import Container
-from components.dbaccess import app_database_grants
 from components.iam import Statement, allow, document, role_policy, service_role
 from components.queue import tls_only_policy
 from components.settings import ScannerStackSettings
 from components.tasks import (
-    FargateTask,
     TaskTarget,
+    app_task_definition,
+    app_task_role,
     execution_role,
-    fargate_task,
     log_group,
-    task_containers,
+    task_family,
 )
 from jobping import envvars
 
@@ -64,45 +63,35 @@ class ScannerSchedule(pulumi.ComponentResource):
     ) -> None:
         super().__init__("jobping:index:ScannerSchedule", name, None, opts)
         target = args.target
-        family = f"jobping-{target.environment}-scanner"
         logs = log_group(name, target.log_retention_days, self)
         task_role = self._task_role(name, args)
         exec_role = execution_role(name, target, logs, self)
-        self.task_definition = fargate_task(
+        self.task_definition = app_task_definition(
             name,
-            FargateTask(
-                family=family,
-                cpu=args.settings.cpu,
-                memory=args.settings.memory,
-                architecture=target.architecture,
-                containers=task_containers(scanner_container(args.settings), target, logs),
-                task_role=task_role,
-                execution_role=exec_role,
-            ),
-            self,
+            scanner_container(args.settings),
+            target,
+            cpu=args.settings.cpu,
+            memory=args.settings.memory,
+            logs=logs,
+            task_role=task_role,
+            execution_role=exec_role,
+            parent=self,
         )
         self.dead_letter_queue = self._dead_letter_queue(name)
         invoker = self._invoker_role(name, args, [task_role, exec_role])
         self.schedule = self._schedule(name, args, invoker)
-        self._failure_alarms(name, args, family)
+        self._failure_alarms(name, args, task_family(target.environment, "scanner"))
         self.register_outputs({"schedule_name": self.schedule.name})
 
     def _task_role(self, name: str, args: ScannerScheduleArgs) -> aws.iam.Role:
-        target = args.target
-        role = service_role(
-            f"{name}-task-role",
-            "ecs-tasks.amazonaws.com",
-            target.account_id,
+        return app_task_role(
+            name,
+            args.target,
             "JobPing scanner: send to the job queue, connect to the database",
             self,
+            lambda v: scanner_task_policy(v["queue"], v["database"]),
+            queue=args.target.queue_arn,
         )
-        db = target.database
-        database = app_database_grants(db.secret_arn, db.app_user_arn, db.secret_kms_key_arn)
-        policy = pulumi.Output.all(queue=target.queue_arn, database=database).apply(
-            lambda v: scanner_task_policy(v["queue"], v["database"])
-        )
-        role_policy(f"{name}-task-policy", role, policy, self)
-        return role
 
     def _dead_letter_queue(self, name: str) -> aws.sqs.Queue:
         child = pulumi.ResourceOptions(parent=self)

@@ -2,12 +2,13 @@
 
 `TaskTarget` is everything a JobPing task reaches (image, queue, database, subnets, account);
 `task_containers` builds the application's container definitions, after its `migrate` step
-(`components.containers`), once those values are known. `fargate_task`, `execution_role` and
-`log_group` declare the resources.
+(`components.containers`), once those values are known. `app_task_definition`,
+`app_task_role`, `execution_role` and `log_group` declare the resources.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,7 +16,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.containers import TMP_VOLUME, Container, Runtime, container_definitions
-from components.dbaccess import DatabaseEndpoint, database_environment, secret_statements
+from components.dbaccess import (
+    DatabaseEndpoint,
+    app_database_grants,
+    database_environment,
+    secret_statements,
+)
 from components.iam import allow, document, role_policy, service_role
 from jobping import envvars
 
@@ -118,6 +124,28 @@ def task_containers(
     ).apply(build)
 
 
+def app_task_role(
+    name: str,
+    target: TaskTarget,
+    purpose: str,
+    parent: pulumi.Resource,
+    policy: Callable[[dict[str, Any]], str],
+    **inputs: pulumi.Input[Any],
+) -> aws.iam.Role:
+    """The role the application runs as; its policy is `policy` of `inputs` and `database`.
+
+    `database` is the statements the application needs to log in (`app_database_grants`).
+    """
+    role = service_role(
+        f"{name}-task-role", "ecs-tasks.amazonaws.com", target.account_id, purpose, parent
+    )
+    db = target.database
+    database = app_database_grants(db.secret_arn, db.app_user_arn, db.secret_kms_key_arn)
+    document = pulumi.Output.all(database=database, **inputs).apply(policy)
+    role_policy(f"{name}-task-policy", role, document, parent)
+    return role
+
+
 def execution_policy(
     repository_arn: str,
     log_group_arn: str,
@@ -167,42 +195,38 @@ def log_group(name: str, retention_days: int, parent: pulumi.Resource) -> aws.cl
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class FargateTask:
-    """The resources a Fargate task definition needs."""
-
-    family: str
-    """Task definition family, e.g. `jobping-dev-worker`."""
-    cpu: int
-    """Task CPU units."""
-    memory: int
-    """Task memory in MiB."""
-    architecture: str
-    """CPU architecture: `ARM64` or `X86_64`."""
-    containers: pulumi.Input[str]
-    """The `containerDefinitions` JSON."""
-    task_role: aws.iam.Role
-    """The role the application runs as."""
-    execution_role: aws.iam.Role
-    """The role ECS uses to pull the image and write the logs."""
+def task_family(environment: str, app: str) -> str:
+    """The task definition family of one application in one stack: `jobping-dev-worker`."""
+    return f"jobping-{environment}-{app}"
 
 
-def fargate_task(name: str, task: FargateTask, parent: pulumi.Resource) -> aws.ecs.TaskDefinition:
-    """A Fargate, awsvpc task definition with the `/tmp` volume."""
+def app_task_definition(
+    name: str,
+    app: Container,
+    target: TaskTarget,
+    *,
+    cpu: int,
+    memory: int,
+    logs: aws.cloudwatch.LogGroup,
+    task_role: aws.iam.Role,
+    execution_role: aws.iam.Role,
+    parent: pulumi.Resource,
+) -> aws.ecs.TaskDefinition:
+    """A Fargate, awsvpc task definition running `app` after its `migrate` step, with `/tmp`."""
     return aws.ecs.TaskDefinition(
         f"{name}-task",
-        family=task.family,
+        family=task_family(target.environment, app.name),
         requires_compatibilities=["FARGATE"],
         network_mode="awsvpc",
-        cpu=str(task.cpu),
-        memory=str(task.memory),
+        cpu=str(cpu),
+        memory=str(memory),
         runtime_platform={
             "operating_system_family": "LINUX",
-            "cpu_architecture": task.architecture,
+            "cpu_architecture": target.architecture,
         },
-        container_definitions=task.containers,
+        container_definitions=task_containers(app, target, logs),
         volumes=[{"name": TMP_VOLUME}],
-        task_role_arn=task.task_role.arn,
-        execution_role_arn=task.execution_role.arn,
+        task_role_arn=task_role.arn,
+        execution_role_arn=execution_role.arn,
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -8,18 +8,16 @@ import pulumi
 import pulumi_aws as aws
 
 from components.containers import Container
-from components.dbaccess import app_database_grants
-from components.iam import Statement, allow, document, role_policy, service_role
+from components.iam import Statement, allow, document
 from components.scaling import QueueScaling, QueueScalingArgs
 from components.settings import WorkerStackSettings
 from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT
 from components.tasks import (
-    FargateTask,
     TaskTarget,
+    app_task_definition,
+    app_task_role,
     execution_role,
-    fargate_task,
     log_group,
-    task_containers,
 )
 from jobping import envvars
 
@@ -66,18 +64,16 @@ class WorkerService(pulumi.ComponentResource):
         self.cluster, providers = self._cluster(name)
         target = args.target
         self.log_group = log_group(name, target.log_retention_days, self)
-        self.task_definition = fargate_task(
+        self.task_definition = app_task_definition(
             name,
-            FargateTask(
-                family=f"jobping-{target.environment}-worker",
-                cpu=args.settings.cpu,
-                memory=args.settings.memory,
-                architecture=target.architecture,
-                containers=task_containers(worker_container(args), target, self.log_group),
-                task_role=self._task_role(name, args),
-                execution_role=execution_role(name, target, self.log_group, self),
-            ),
-            self,
+            worker_container(args),
+            target,
+            cpu=args.settings.cpu,
+            memory=args.settings.memory,
+            logs=self.log_group,
+            task_role=self._task_role(name, args),
+            execution_role=execution_role(name, target, self.log_group, self),
+            parent=self,
         )
         self.service = self._service(name, args, providers)
         deployed = self.service.task_definition
@@ -115,13 +111,6 @@ class WorkerService(pulumi.ComponentResource):
 
     def _task_role(self, name: str, args: WorkerServiceArgs) -> aws.iam.Role:
         target = args.target
-        role = service_role(
-            f"{name}-task-role",
-            "ecs-tasks.amazonaws.com",
-            target.account_id,
-            "JobPing worker: consume the job queue, dead-letter, connect to the database",
-            self,
-        )
         tasks = pulumi.Output.format(
             "arn:{partition}:ecs:{region}:{account}:task/{cluster}/*",
             partition=args.partition,
@@ -129,17 +118,18 @@ class WorkerService(pulumi.ComponentResource):
             account=target.account_id,
             cluster=self.cluster.name,
         )
-        db = target.database
-        database = app_database_grants(db.secret_arn, db.app_user_arn, db.secret_kms_key_arn)
-        policy = pulumi.Output.all(
-            queue=target.queue_arn, dlq=args.dlq_arn, database=database, tasks=tasks
-        ).apply(
+        return app_task_role(
+            name,
+            target,
+            "JobPing worker: consume the job queue, dead-letter, connect to the database",
+            self,
             lambda v: worker_task_policy(
                 v["queue"], v["dlq"], v["database"], v["tasks"], args.ses_identity_arn
-            )
+            ),
+            queue=target.queue_arn,
+            dlq=args.dlq_arn,
+            tasks=tasks,
         )
-        role_policy(f"{name}-task-policy", role, policy, self)
-        return role
 
     def _service(
         self, name: str, args: WorkerServiceArgs, providers: aws.ecs.ClusterCapacityProviders
