@@ -37,8 +37,8 @@ class AlarmTopic(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{name}-policy",
             arn=self.topic.arn,
-            policy=pulumi.Output.all(self.topic.arn, args.context.account_id).apply(
-                lambda v: _publish_policy(v[0], v[1])
+            policy=pulumi.Output.all(topic=self.topic.arn, account=args.context.account_id).apply(
+                lambda v: _publish_policy(v["topic"], v["account"])
             ),
             opts=child,
         )

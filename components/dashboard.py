@@ -69,21 +69,24 @@ class Dashboard(pulumi.ComponentResource):
                 opts=child,
             )
         dashboard_name = f"jobping-{args.environment}"
-        values = [args.region, args.queue_name, args.dlq_name, args.cluster_name]
-        values.append(args.service_name)
+        body = pulumi.Output.all(
+            region=args.region,
+            queue=args.queue_name,
+            dlq=args.dlq_name,
+            cluster=args.cluster_name,
+            service=args.service_name,
+        ).apply(lambda v: dashboard_body(**v, jobs_namespace=namespace))
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=dashboard_name,
-            dashboard_body=pulumi.Output.all(*values).apply(
-                lambda v: dashboard_body(*v, jobs_namespace=namespace)
-            ),
+            dashboard_body=body,
             opts=child,
         )
-        self.url = pulumi.Output.all(args.region, dashboard.dashboard_name).apply(
-            lambda v: (
-                f"https://{v[0]}.console.aws.amazon.com/cloudwatch/home"
-                f"?region={v[0]}#dashboards:name={v[1]}"
-            )
+        self.url = pulumi.Output.format(
+            "https://{region}.console.aws.amazon.com/cloudwatch/home"
+            "?region={region}#dashboards:name={name}",
+            region=args.region,
+            name=dashboard.dashboard_name,
         )
         self.register_outputs({"url": self.url})
 

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from components.iam import service_role
 from components.network import TIER_TAG
-from components.settings import DatabaseSettings
+from components.settings import DatabaseStackSettings
 from jobping import envvars
 
 ENGINE_VERSION = "16"
@@ -28,7 +28,7 @@ MASTER_USERNAME = "jobping_admin"
 class DatabaseArgs:
     """Inputs of `Database`."""
 
-    settings: DatabaseSettings
+    settings: DatabaseStackSettings
     """Create or existing; name, port, instance size, storage, backups, protection."""
     identifier: str
     """The instance identifier; fixed so its log groups can be created with a retention."""
@@ -94,12 +94,12 @@ class Database(pulumi.ComponentResource):
             # IAM authentication: the role is created by migration 0004 and granted rds_iam.
             self.app_user = envvars.APP_DATABASE_USER
             self.app_user_arn = pulumi.Output.format(
-                "arn:{0}:rds-db:{1}:{2}:dbuser:{3}/{4}",
-                args.partition,
-                args.region,
-                args.account_id,
-                instance.resource_id,
-                self.app_user,
+                "arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}/{user}",
+                partition=args.partition,
+                region=args.region,
+                account=args.account_id,
+                resource_id=instance.resource_id,
+                user=self.app_user,
             )
         self.register_outputs({"host": self.host, "port": self.port, "secret_arn": self.secret_arn})
 

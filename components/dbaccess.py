@@ -73,8 +73,8 @@ def app_database_grants(
     kms_key_arn: str | None,
 ) -> pulumi.Output[list[Statement]]:
     """`app_database_statements` once the ARNs are known."""
-    return pulumi.Output.all(secret_arn, app_user_arn).apply(
-        lambda v: app_database_statements(v[0], v[1], kms_key_arn)
+    return pulumi.Output.all(secret=secret_arn, app_user=app_user_arn).apply(
+        lambda v: app_database_statements(v["secret"], v["app_user"], kms_key_arn)
     )
 
 

@@ -23,7 +23,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from components.build_context import context_entries
-from components.settings_types import ImageSettings
+from components.settings_types import ImageStackSettings
 
 #: The Dockerfile's build argument for the RDS CA bundle's SHA-256 (`sha256sum -c` checks it).
 CA_BUNDLE_ARG = "RDS_CA_BUNDLE_SHA256"
@@ -37,7 +37,7 @@ class ContainerImageArgs:
     """The build context (the repository root, holding `Dockerfile`)."""
     architecture: str
     """`ARM64` or `X86_64`: the platform the image is built for."""
-    settings: ImageSettings = field(default_factory=ImageSettings)
+    settings: ImageStackSettings = field(default_factory=ImageStackSettings)
     """`jobping:image`: repository deletion and the build's pinned checksum."""
     keep_images: int = 20
     """Lifecycle: how many tagged images the repository keeps."""

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
-from components.settings import NetworkSettings, SettingsError
+from components.settings import NetworkStackSettings, SettingsError
 
 #: Tag that says whether a subnet (or a DB subnet group) is private; read by the policy rules.
 TIER_TAG = "jobping:tier"
@@ -27,7 +27,7 @@ TIER_TAG = "jobping:tier"
 class NetworkArgs:
     """Inputs of `Network`."""
 
-    settings: NetworkSettings
+    settings: NetworkStackSettings
     """VPC mode, CIDR block, zone count and NAT gateways."""
     region: str | None = None
     """The stack's region (`aws:region`); the managed VPC's S3 endpoint is named after it."""
@@ -83,7 +83,7 @@ class Network(pulumi.ComponentResource):
         return group
 
     def _managed_vpc(
-        self, name: str, s: NetworkSettings, region: str | None
+        self, name: str, s: NetworkStackSettings, region: str | None
     ) -> tuple[pulumi.Output[str], pulumi.Output[list[str]]]:
         if not region:
             raise SettingsError(
@@ -96,7 +96,7 @@ class Network(pulumi.ComponentResource):
         return vpc.vpc_id, vpc.private_subnet_ids.apply(list)
 
 
-def managed_vpc_args(s: NetworkSettings, region: str) -> awsx.ec2.VpcArgs:
+def managed_vpc_args(s: NetworkStackSettings, region: str) -> awsx.ec2.VpcArgs:
     """The awsx VPC: our subnet plan, the NAT strategy, and an S3 gateway endpoint.
 
     ECR stores image layers in S3, so without the gateway endpoint every layer a task pulls in

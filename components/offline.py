@@ -5,7 +5,8 @@ own process, so Pulumi's global runtime state never leaks from one stack to the 
 snapshot (JSON on stdout) lists every registered resource with its type, logical name, parent
 URN, inputs, mocked outputs and options, the stack outputs, and every invoke the program made.
 The infra tests assert on it, and `jobping plan` prints it as a tree: a preview for people
-without credentials. Nothing here talks to AWS or needs the Pulumi CLI.
+without credentials. `record` runs any program the same way, e.g. one component with chosen
+args (tests/infra/test_components.py). Nothing here talks to AWS or needs the Pulumi CLI.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import json
 import runpy
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +98,8 @@ def mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     if typ == "aws:ecs/service:Service":
         return {"name": name, "arn": _arn("ecs", f"service/cluster/{name}")}
     if typ == "aws:ecs/taskDefinition:TaskDefinition":
-        family = inputs["family"]
-        return {"arn": _arn("ecs", f"task-definition/{family}:1"), "revision": 1}
+        family = _arn("ecs", f"task-definition/{inputs['family']}")
+        return {"arn": f"{family}:1", "arnWithoutRevision": family, "revision": 1}
     if typ == "aws:ecr/repository:Repository":
         url = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"
         return {
@@ -192,10 +194,12 @@ def stack_config(stack_file: Path) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def run(stack_file: Path) -> dict[str, Any]:
-    """Run `__main__.py` for `stack_file` under mocks; return the snapshot."""
-    stack = stack_file.name.split(".")[1]
-    pulumi.runtime.set_all_config(stack_config(stack_file))
+def record(program: Callable[[], Mapping[str, Any]], stack: str = "test") -> dict[str, Any]:
+    """Run `program` under the mocks; return what it registered and the outputs it returns.
+
+    `program` declares resources (the whole stack, or one component with chosen args, as the
+    component tests do) and returns the outputs to resolve, by name.
+    """
     stack_mocks = StackMocks()
     monitor = RecordingMonitor(stack_mocks)
     pulumi.runtime.set_mocks(
@@ -204,19 +208,29 @@ def run(stack_file: Path) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def program() -> pulumi.Output[Any]:
-        sys.path.insert(0, str(ROOT))
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-        exported = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
-        return pulumi.Output.all(**exported).apply(outputs.update)
+    def run_program() -> pulumi.Output[Any]:
+        return pulumi.Output.all(**program()).apply(outputs.update)
 
-    program()
+    run_program()
     return {
         "stack": stack,
         "resources": monitor.records,
         "outputs": outputs,
         "calls": sorted(set(stack_mocks.calls)),
     }
+
+
+def run(stack_file: Path) -> dict[str, Any]:
+    """Run `__main__.py` for `stack_file` under mocks; return the snapshot."""
+    pulumi.runtime.set_all_config(stack_config(stack_file))
+
+    def program() -> Mapping[str, Any]:
+        sys.path.insert(0, str(ROOT))
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        exported: Mapping[str, Any] = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
+        return exported
+
+    return record(program, stack=stack_file.name.split(".")[1])
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from components.alerts import metric_alarm
 from components.iam import secure_transport_only
-from components.settings import QueueSettings
+from jobping.queueconfig import QueueSettings, redrive_allow_policy_json, redrive_policy_json
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,13 +54,15 @@ class JobQueue(pulumi.ComponentResource):
         aws.sqs.RedrivePolicy(
             f"{name}-redrive",
             queue_url=self.queue.url,
-            redrive_policy=self.dlq.arn.apply(lambda arn: redrive_policy(arn, s.max_receive_count)),
+            redrive_policy=self.dlq.arn.apply(
+                lambda arn: redrive_policy_json(arn, s.max_receive_count)
+            ),
             opts=child,
         )
         aws.sqs.RedriveAllowPolicy(
             f"{name}-redrive-allow",
             queue_url=self.dlq.url,
-            redrive_allow_policy=self.queue.arn.apply(redrive_allow_policy),
+            redrive_allow_policy=self.queue.arn.apply(redrive_allow_policy_json),
             opts=child,
         )
         for suffix, queue in (("queue", self.queue), ("dlq", self.dlq)):
@@ -109,16 +111,6 @@ class JobQueue(pulumi.ComponentResource):
             evaluation_periods=5,
             parent=self,
         )
-
-
-def redrive_policy(dlq_arn: str, max_receive_count: int) -> str:
-    """The main queue's redrive policy: to `dlq_arn` after `max_receive_count` receives."""
-    return json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
-
-
-def redrive_allow_policy(source_arn: str) -> str:
-    """The DLQ accepts dead letters from the job queue only."""
-    return json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [source_arn]})
 
 
 def tls_only_policy(queue_arn: str) -> str:

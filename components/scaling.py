@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import WorkerSettings
+from components.settings import WorkerStackSettings
 
 StepArgs = aws.appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs
 QueryArgs = aws.cloudwatch.MetricAlarmMetricQueryArgs
@@ -67,7 +67,7 @@ PERIOD = 60
 class QueueScalingArgs:
     """Inputs of `QueueScaling`."""
 
-    settings: WorkerSettings
+    settings: WorkerStackSettings
     """Min and max tasks, backlog per task, cooldowns and idle minutes before scale-in."""
     cluster_name: pulumi.Input[str]
     """ECS cluster of the scaled service (a dimension of its running-task metric)."""
@@ -130,7 +130,7 @@ class QueueScaling(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _backlog_alarm(self, name: str, s: WorkerSettings, args: QueueScalingArgs) -> None:
+    def _backlog_alarm(self, name: str, s: WorkerStackSettings, args: QueueScalingArgs) -> None:
         aws.cloudwatch.MetricAlarm(
             f"{name}-backlog",
             alarm_description=(
@@ -149,7 +149,7 @@ class QueueScaling(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _idle_alarm(self, name: str, s: WorkerSettings, queue_name: pulumi.Input[str]) -> None:
+    def _idle_alarm(self, name: str, s: WorkerStackSettings, queue_name: pulumi.Input[str]) -> None:
         aws.cloudwatch.MetricAlarm(
             f"{name}-idle",
             alarm_description=(
@@ -167,7 +167,7 @@ class QueueScaling(pulumi.ComponentResource):
         )
 
 
-def step_adjustments(s: WorkerSettings) -> list[StepArgs]:
+def step_adjustments(s: WorkerStackSettings) -> list[StepArgs]:
     """One step per shortfall value: `tasks_short == k` adds k tasks (bounds are offsets from 1).
 
     The last step is open-ended: a shortfall beyond it adds its size and the rest after the
@@ -203,7 +203,7 @@ def _metric(
     )
 
 
-def shortfall_queries(s: WorkerSettings, args: QueueScalingArgs) -> list[QueryArgs]:
+def shortfall_queries(s: WorkerStackSettings, args: QueueScalingArgs) -> list[QueryArgs]:
     """Metric math: the tasks the backlog needs beyond those running, per minute."""
     service = {"ClusterName": args.cluster_name, "ServiceName": args.service_name}
     return [

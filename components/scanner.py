@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -23,19 +22,18 @@ from components.alerts import (
     metric_alarm,
     start_failed_pattern,
 )
-from components.dbaccess import DatabaseEndpoint, app_database_grants, database_environment
+from components.containers import Container
 from components.iam import Statement, allow, document, role_policy, service_role
 from components.queue import tls_only_policy
-from components.settings import ScannerSettings
+from components.settings import ScannerStackSettings
 from components.tasks import (
-    Container,
-    FargateTask,
-    container_definitions,
+    TaskTarget,
+    app_task_definition,
+    app_task_role,
     execution_role,
-    fargate_task,
     log_group,
+    task_family,
 )
-from components.worker import DatabaseRef, Placement
 from jobping import envvars
 
 
@@ -43,32 +41,12 @@ from jobping import envvars
 class ScannerScheduleArgs:
     """Inputs of `ScannerSchedule`."""
 
-    settings: ScannerSettings
+    settings: ScannerStackSettings
     """Schedule, time zone, task size, sources and Scheduler retries."""
-    environment: str
-    """Stack environment; names the task definition family."""
-    architecture: str
-    """CPU architecture of the image: `ARM64` or `X86_64`."""
-    account_id: pulumi.Input[str]
-    """Account the scanner and Scheduler roles trust."""
-    region: pulumi.Input[str]
-    """Region of the job queue and the logs."""
-    image_ref: pulumi.Input[str]
-    """Image the scanner runs (`<repository>@sha256:<digest>`)."""
-    repository_arn: pulumi.Input[str]
-    """ARN of the ECR repository the execution role may pull from."""
+    target: TaskTarget
+    """Image, queue, database, subnets and account the scanner task runs with."""
     cluster_arn: pulumi.Input[str]
     """ARN of the ECS cluster the schedule runs the task on."""
-    queue_url: pulumi.Input[str]
-    """URL of the job queue the scanner sends to."""
-    queue_arn: pulumi.Input[str]
-    """ARN of the job queue the scanner may send to."""
-    database: DatabaseRef
-    """Where the database is, and the secret the scanner may read."""
-    placement: Placement
-    """Where tasks run: subnets, security group, public IP or not."""
-    log_retention_days: int
-    """Retention in days of the scanner's log group."""
     alarm_topic_arn: pulumi.Input[str]
     """SNS topic notified when a run fails or cannot start."""
 
@@ -84,84 +62,36 @@ class ScannerSchedule(pulumi.ComponentResource):
         self, name: str, args: ScannerScheduleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("jobping:index:ScannerSchedule", name, None, opts)
-        family = f"jobping-{args.environment}-scanner"
-        logs = log_group(name, args.log_retention_days, self)
+        target = args.target
+        logs = log_group(name, target.log_retention_days, self)
         task_role = self._task_role(name, args)
-        exec_role = execution_role(
+        exec_role = execution_role(name, target, logs, self)
+        self.task_definition = app_task_definition(
             name,
-            args.account_id,
-            args.repository_arn,
-            logs,
-            self,
-            secret_arn=args.database.secret_arn,
-            secret_kms_key_arn=args.database.secret_kms_key_arn,
-        )
-        self.task_definition = fargate_task(
-            name,
-            FargateTask(
-                family=family,
-                cpu=args.settings.cpu,
-                memory=args.settings.memory,
-                architecture=args.architecture,
-                containers=self._containers(args, logs),
-                task_role=task_role,
-                execution_role=exec_role,
-            ),
-            self,
+            scanner_container(args.settings),
+            target,
+            cpu=args.settings.cpu,
+            memory=args.settings.memory,
+            logs=logs,
+            task_role=task_role,
+            execution_role=exec_role,
+            parent=self,
         )
         self.dead_letter_queue = self._dead_letter_queue(name)
-        invoker = self._invoker_role(name, args, family, [task_role, exec_role])
+        invoker = self._invoker_role(name, args, [task_role, exec_role])
         self.schedule = self._schedule(name, args, invoker)
-        self._failure_alarms(name, args, family)
+        self._failure_alarms(name, args, task_family(target.environment, "scanner"))
         self.register_outputs({"schedule_name": self.schedule.name})
 
-    def _containers(
-        self, args: ScannerScheduleArgs, logs: aws.cloudwatch.LogGroup
-    ) -> pulumi.Output[str]:
-        db = args.database
-        inputs: list[pulumi.Input[Any]] = [args.image_ref, logs.name, args.region, args.queue_url]
-        inputs += [db.host, db.port, db.secret_arn]
-
-        def build(v: list[Any]) -> str:
-            endpoint = DatabaseEndpoint(
-                host=v[4], port=int(v[5]), name=db.name, secret_arn=v[6], app_user=db.app_user
-            )
-            environment = {
-                envvars.JOB_QUEUE_URL: v[3],
-                envvars.AWS_REGION: v[2],
-                envvars.SCANNER_SOURCES: args.settings.sources,
-                envvars.LOG_FORMAT: "json",
-                **database_environment(endpoint),
-            }
-            return container_definitions(
-                Container(
-                    name="scanner",
-                    image=v[0],
-                    command=["python", "-m", "scanner"],
-                    environment=environment,
-                    log_group=v[1],
-                    region=v[2],
-                ),
-                migrate=endpoint,
-            )
-
-        return pulumi.Output.all(*inputs).apply(build)
-
     def _task_role(self, name: str, args: ScannerScheduleArgs) -> aws.iam.Role:
-        role = service_role(
-            f"{name}-task-role",
-            "ecs-tasks.amazonaws.com",
-            args.account_id,
+        return app_task_role(
+            name,
+            args.target,
             "JobPing scanner: send to the job queue, connect to the database",
             self,
+            lambda v: scanner_task_policy(v["queue"], v["database"]),
+            queue=args.target.queue_arn,
         )
-        db = args.database
-        database = app_database_grants(db.secret_arn, db.app_user_arn, db.secret_kms_key_arn)
-        policy = pulumi.Output.all(args.queue_arn, database).apply(
-            lambda v: scanner_task_policy(v[0], v[1])
-        )
-        role_policy(f"{name}-task-policy", role, policy, self)
-        return role
 
     def _dead_letter_queue(self, name: str) -> aws.sqs.Queue:
         child = pulumi.ResourceOptions(parent=self)
@@ -180,22 +110,27 @@ class ScannerSchedule(pulumi.ComponentResource):
         return queue
 
     def _invoker_role(
-        self, name: str, args: ScannerScheduleArgs, family: str, passed: list[aws.iam.Role]
+        self, name: str, args: ScannerScheduleArgs, passed: list[aws.iam.Role]
     ) -> aws.iam.Role:
         role = service_role(
             f"{name}-scheduler-role",
             "scheduler.amazonaws.com",
-            args.account_id,
+            args.target.account_id,
             "EventBridge Scheduler: run the JobPing scanner task",
             self,
         )
-        values = [args.cluster_arn, self.dead_letter_queue.arn, *(r.arn for r in passed)]
-        policy = pulumi.Output.all(*values).apply(
+        policy = pulumi.Output.all(
+            # Every revision of the family: a new image is a new revision of the same family.
+            family=self.task_definition.arn_without_revision,
+            cluster=args.cluster_arn,
+            dead_letter=self.dead_letter_queue.arn,
+            roles=pulumi.Output.all(*(r.arn for r in passed)),
+        ).apply(
             lambda v: scheduler_policy(
-                task_family_arn=f"{v[0].split(':cluster/')[0]}:task-definition/{family}:*",
-                cluster_arn=v[0],
-                dead_letter_arn=v[1],
-                passed_role_arns=v[2:],
+                task_family_arn=f"{v['family']}:*",
+                cluster_arn=v["cluster"],
+                dead_letter_arn=v["dead_letter"],
+                passed_role_arns=v["roles"],
             )
         )
         role_policy(f"{name}-scheduler-policy", role, policy, self)
@@ -204,7 +139,7 @@ class ScannerSchedule(pulumi.ComponentResource):
     def _schedule(
         self, name: str, args: ScannerScheduleArgs, invoker: aws.iam.Role
     ) -> aws.scheduler.Schedule:
-        s = args.settings
+        s, placement = args.settings, args.target.placement
         group = aws.scheduler.ScheduleGroup(
             f"{name}-group", opts=pulumi.ResourceOptions(parent=self)
         )
@@ -225,9 +160,9 @@ class ScannerSchedule(pulumi.ComponentResource):
                     "platform_version": "LATEST",
                     "task_count": 1,
                     "network_configuration": {
-                        "subnets": args.placement.subnet_ids,
-                        "security_groups": [args.placement.security_group_id],
-                        "assign_public_ip": args.placement.assign_public_ip,
+                        "subnets": placement.subnet_ids,
+                        "security_groups": [placement.security_group_id],
+                        "assign_public_ip": placement.assign_public_ip,
                     },
                 },
                 "retry_policy": {
@@ -273,6 +208,15 @@ class ScannerSchedule(pulumi.ComponentResource):
             threshold=0,
             parent=self,
         )
+
+
+def scanner_container(s: ScannerStackSettings) -> Container:
+    """The scanner's own container settings; `task_containers` adds the queue and database."""
+    return Container(
+        name="scanner",
+        command=["python", "-m", "scanner"],
+        environment={envvars.SCANNER_SOURCES: s.sources},
+    )
 
 
 def scanner_task_policy(queue_arn: str, database: list[Statement]) -> str:

@@ -23,15 +23,8 @@ import math
 import re
 from itertools import pairwise
 
-from components._fields import SettingsError
-from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT, Settings
-
-#: Floor of `worker.scaleOutCooldownSeconds`. The scale-out metric counts RUNNING tasks only, so
-#: the cooldown must outlast a task's start: Fargate finds capacity, attaches an ENI and pulls the
-#: whole image for every task (no image cache; https://docs.aws.amazon.com/AmazonECS/latest/
-#: bestpracticesguide/task.html), about a minute for this image, and Container Insights publishes
-#: `RunningTaskCount` once a minute. A shorter cooldown adds the same tasks again while they start.
-COLD_START_SECONDS = 120
+from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT, StackSettings
+from jobping.stackfile import SettingsError
 
 #: How long the queue stays busy after a scan starts, before the idle window can begin, with
 #: warm tasks: the scanner's own Fargate start (~1 min), SQS metrics up to 2 min late
@@ -74,7 +67,7 @@ _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _DAY_MINUTES = 24 * 60
 
 
-def check_capacity(settings: Settings) -> None:
+def check_capacity(settings: StackSettings) -> None:
     """Fail with the key to change if the stack cannot scale in or would exhaust connections."""
     _check_scale_in_between_scans(settings)
     _check_connection_budget(settings)
@@ -120,7 +113,7 @@ def _expand(field: str, low: int, high: int) -> set[int]:
     return values
 
 
-def _check_scale_in_between_scans(settings: Settings) -> None:
+def _check_scale_in_between_scans(settings: StackSettings) -> None:
     interval = schedule_interval_seconds(settings.scanner.schedule)
     w = settings.worker
     busy = SCAN_BUSY_SECONDS + (SCALE_FROM_ZERO_SECONDS if w.min_tasks == 0 else 0)
@@ -140,14 +133,14 @@ def max_connections(instance_class: str) -> int:
     return min(memory // MAX_CONNECTIONS_DIVISOR, MAX_CONNECTIONS_CAP)
 
 
-def peak_connections(settings: Settings) -> int:
+def peak_connections(settings: StackSettings) -> int:
     """Connections the application may hold at once: workers mid-deployment plus the scanner."""
     w = settings.worker
     peak_tasks = math.ceil(w.max_tasks * DEPLOYMENT_MAXIMUM_PERCENT / 100)
     return peak_tasks * (w.concurrency + WORKER_EXTRA_CONNECTIONS) + SCANNER_CONNECTIONS
 
 
-def _check_connection_budget(settings: Settings) -> None:
+def _check_connection_budget(settings: StackSettings) -> None:
     db = settings.database
     if db.mode != "create":
         return  # an existing server's max_connections is not known here

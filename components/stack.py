@@ -1,4 +1,4 @@
-"""`build_stack`: wire the components together from one `Settings` object."""
+"""`build_stack`: wire the components together from one `StackSettings` object."""
 
 from __future__ import annotations
 
@@ -13,35 +13,21 @@ from components.image import ContainerImage, ContainerImageArgs
 from components.network import Network, NetworkArgs
 from components.queue import JobQueue, JobQueueArgs
 from components.scanner import ScannerSchedule, ScannerScheduleArgs
-from components.settings import Settings
-from components.worker import DatabaseRef, Placement, WorkerService, WorkerServiceArgs
+from components.settings import StackSettings
+from components.tasks import DatabaseRef, Placement, TaskTarget
+from components.worker import WorkerService, WorkerServiceArgs
 
 #: The repository root: the Docker build context.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[str, Any]:
+def build_stack(settings: StackSettings, context: AwsContext | None = None) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs by name."""
-    env = settings.environment
     aws_ctx = context or AwsContext.current()
     alarms = AlarmTopic("alarms", AlarmTopicArgs(context=aws_ctx, email=settings.alarm_email))
     jobs = JobQueue("jobs", JobQueueArgs(settings=settings.queue, alarm_topic_arn=alarms.topic.arn))
     network = Network("network", NetworkArgs(settings=settings.network, region=settings.region))
-    database = Database(
-        "db",
-        DatabaseArgs(
-            settings=settings.database,
-            identifier=f"jobping-{env}",
-            vpc_id=network.vpc_id,
-            subnet_ids=network.subnet_ids,
-            subnets_private=network.private,
-            task_security_group_id=network.task_security_group.id,
-            account_id=aws_ctx.account_id,
-            region=aws_ctx.region,
-            partition=aws_ctx.partition,
-            log_retention_days=settings.log_retention_days,
-        ),
-    )
+    database = _database(settings, aws_ctx, network)
     image = ContainerImage(
         "image",
         ContainerImageArgs(
@@ -50,38 +36,17 @@ def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[s
             settings=settings.image,
         ),
     )
-    db_ref = DatabaseRef(
-        host=database.host,
-        port=database.port,
-        name=database.name,
-        secret_arn=database.secret_arn,
-        app_user=database.app_user,
-        app_user_arn=database.app_user_arn,
-        secret_kms_key_arn=database.secret_kms_key_arn,
-    )
-    # The default VPC has public subnets and no NAT: tasks there need a public IP (dev only).
-    placement = Placement(
-        subnet_ids=network.subnet_ids,
-        security_group_id=network.task_security_group.id,
-        assign_public_ip=not network.private,
+    target = _task_target(
+        settings, aws_ctx, image=image, jobs=jobs, database=database, network=network
     )
     worker = WorkerService(
         "worker",
         WorkerServiceArgs(
             settings=settings.worker,
-            environment=env,
-            account_id=aws_ctx.account_id,
-            region=aws_ctx.region,
+            target=target,
             partition=aws_ctx.partition,
-            image_ref=image.image_ref,
-            repository_arn=image.repository.arn,
-            queue_url=jobs.queue.url,
-            queue_arn=jobs.queue.arn,
             queue_name=jobs.queue.name,
             dlq_arn=jobs.dlq.arn,
-            database=db_ref,
-            placement=placement,
-            log_retention_days=settings.log_retention_days,
             ses_identity_arn=settings.ses_identity_arn,
         ),
     )
@@ -89,33 +54,12 @@ def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[s
         "scanner",
         ScannerScheduleArgs(
             settings=settings.scanner,
-            environment=env,
-            architecture=settings.worker.architecture,
-            account_id=aws_ctx.account_id,
-            region=aws_ctx.region,
-            image_ref=image.image_ref,
-            repository_arn=image.repository.arn,
+            target=target,
             cluster_arn=worker.cluster.arn,
-            queue_url=jobs.queue.url,
-            queue_arn=jobs.queue.arn,
-            database=db_ref,
-            placement=placement,
-            log_retention_days=settings.log_retention_days,
             alarm_topic_arn=alarms.topic.arn,
         ),
     )
-    dashboard = Dashboard(
-        "dashboard",
-        DashboardArgs(
-            environment=env,
-            region=aws_ctx.region,
-            queue_name=jobs.queue.name,
-            dlq_name=jobs.dlq.name,
-            cluster_name=worker.cluster.name,
-            service_name=worker.service.name,
-            worker_log_group=worker.log_group.name,
-        ),
-    )
+    dashboard = _dashboard(settings.environment, aws_ctx, jobs, worker)
     return {
         "queueUrl": jobs.queue.url,
         "queueArn": jobs.queue.arn,
@@ -127,3 +71,74 @@ def build_stack(settings: Settings, context: AwsContext | None = None) -> dict[s
         "scannerScheduleName": scanner.schedule.name,
         "alarmTopicArn": alarms.topic.arn,
     }
+
+
+def _database(settings: StackSettings, aws_ctx: AwsContext, network: Network) -> Database:
+    return Database(
+        "db",
+        DatabaseArgs(
+            settings=settings.database,
+            identifier=f"jobping-{settings.environment}",
+            vpc_id=network.vpc_id,
+            subnet_ids=network.subnet_ids,
+            subnets_private=network.private,
+            task_security_group_id=network.task_security_group.id,
+            account_id=aws_ctx.account_id,
+            region=aws_ctx.region,
+            partition=aws_ctx.partition,
+            log_retention_days=settings.log_retention_days,
+        ),
+    )
+
+
+def _task_target(
+    settings: StackSettings,
+    aws_ctx: AwsContext,
+    *,
+    image: ContainerImage,
+    jobs: JobQueue,
+    database: Database,
+    network: Network,
+) -> TaskTarget:
+    """What the worker and the scanner tasks both run with."""
+    return TaskTarget(
+        environment=settings.environment,
+        account_id=aws_ctx.account_id,
+        region=aws_ctx.region,
+        image_ref=image.image_ref,
+        architecture=settings.worker.architecture,
+        repository_arn=image.repository.arn,
+        queue_url=jobs.queue.url,
+        queue_arn=jobs.queue.arn,
+        database=DatabaseRef(
+            host=database.host,
+            port=database.port,
+            name=database.name,
+            secret_arn=database.secret_arn,
+            app_user=database.app_user,
+            app_user_arn=database.app_user_arn,
+            secret_kms_key_arn=database.secret_kms_key_arn,
+        ),
+        # The default VPC has public subnets and no NAT: tasks there need a public IP (dev only).
+        placement=Placement(
+            subnet_ids=network.subnet_ids,
+            security_group_id=network.task_security_group.id,
+            assign_public_ip=not network.private,
+        ),
+        log_retention_days=settings.log_retention_days,
+    )
+
+
+def _dashboard(env: str, aws_ctx: AwsContext, jobs: JobQueue, worker: WorkerService) -> Dashboard:
+    return Dashboard(
+        "dashboard",
+        DashboardArgs(
+            environment=env,
+            region=aws_ctx.region,
+            queue_name=jobs.queue.name,
+            dlq_name=jobs.dlq.name,
+            cluster_name=worker.cluster.name,
+            service_name=worker.service.name,
+            worker_log_group=worker.log_group.name,
+        ),
+    )

@@ -1,140 +1,149 @@
-"""What the worker and the scanner task definitions share: container definition, roles, task.
+"""What the worker and the scanner tasks share: where they run, their containers, roles and task.
 
-Pure functions build the JSON (container definitions, policy documents); `fargate_task` and
-`execution_role` declare the resources. The image runs as uid/gid 10001 with a read-only root
-filesystem; `/tmp` is its only writable path (a task volume, since Fargate has no tmpfs).
-
-Database privileges are split: a non-essential `migrate` container runs first with the owner's
-credentials (injected by ECS from the secret, read by the execution role), and the application
-container connects as a least-privilege role, with IAM tokens when the database supports them.
+`TaskTarget` is everything a JobPing task reaches (image, queue, database, subnets, account);
+`task_containers` builds the application's container definitions, after its `migrate` step
+(`components.containers`), once those values are known. `app_task_definition`,
+`app_task_role`, `execution_role` and `log_group` declare the resources.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.dbaccess import DatabaseEndpoint, endpoint_environment, secret_statements
+from components.containers import TMP_VOLUME, Container, Runtime, container_definitions
+from components.dbaccess import (
+    DatabaseEndpoint,
+    app_database_grants,
+    database_environment,
+    secret_statements,
+)
 from components.iam import allow, document, role_policy, service_role
 from jobping import envvars
 
-#: The image's non-root user (see the Dockerfile).
-CONTAINER_USER = "10001:10001"
-TMP_VOLUME = "tmp"
-#: The only writable path in the container: a task volume (Fargate has no tmpfs).
-TMP_PATH = "/tmp"  # noqa: S108  # a container path, not this machine's
 #: ECR's token call has no resource-level permission: the one action granted on "*".
 ECR_TOKEN_ACTION = "ecr:GetAuthorizationToken"  # noqa: S105  # an action name
-#: The container that applies the migrations before the application starts.
-MIGRATE_CONTAINER = "migrate"
-MIGRATE_STOP_TIMEOUT = 30
 
 
 @dataclass(frozen=True, kw_only=True)
-class Container:
-    """The plain values of one container definition."""
+class DatabaseRef:
+    """Where the database is, and the secret with its credentials (never the password)."""
 
+    host: pulumi.Input[str]
+    """Endpoint address of the database."""
+    port: pulumi.Input[int]
+    """PostgreSQL port."""
     name: str
-    """Container name; also the log stream prefix."""
-    image: str
-    """Image to run (`<repository>@sha256:<digest>`)."""
-    command: Sequence[str]
-    """The command the container runs."""
-    environment: Mapping[str, str]
-    """Environment variables, by name (never a secret value)."""
-    log_group: str
-    """Name of the CloudWatch log group the awslogs driver writes to."""
-    region: str
-    """Region of the log group."""
-    stop_timeout: int = 120
-    """Seconds ECS waits after SIGTERM before killing the container."""
-    health_check: Sequence[str] | None = None
-    """Health check command (`CMD`, ...), or none."""
-    port: int | None = None
-    """TCP container port to map, or none."""
+    """Database name."""
+    secret_arn: pulumi.Input[str]
+    """ARN of the Secrets Manager secret with the owner's `username` and `password`."""
+    app_user: str | None = None
+    """IAM database user the application connects as (None: it reads `secret_arn`)."""
+    app_user_arn: pulumi.Input[str] | None = None
+    """The `rds-db:connect` resource of `app_user`."""
+    secret_kms_key_arn: str | None = None
+    """Customer-managed KMS key of `secret_arn`, if any."""
 
 
-def _definition(c: Container) -> dict[str, Any]:
-    """One essential, hardened container definition."""
-    definition: dict[str, Any] = {
-        "name": c.name,
-        "image": c.image,
-        "essential": True,
-        "command": list(c.command),
-        "user": CONTAINER_USER,
-        "readonlyRootFilesystem": True,
-        "privileged": False,
-        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": TMP_PATH, "readOnly": False}],
-        "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
-        "environment": [{"name": k, "value": v} for k, v in sorted(c.environment.items())],
-        "stopTimeout": c.stop_timeout,
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": c.log_group,
-                "awslogs-region": c.region,
-                "awslogs-stream-prefix": c.name,
-            },
-        },
-    }
-    if c.port is not None:
-        definition["portMappings"] = [{"containerPort": c.port, "protocol": "tcp"}]
-    if c.health_check is not None:
-        definition["healthCheck"] = {
-            "command": list(c.health_check),
-            "interval": 30,
-            "timeout": 5,
-            "retries": 3,
-            "startPeriod": 30,
-        }
-    return definition
+@dataclass(frozen=True, kw_only=True)
+class Placement:
+    """Where tasks run: subnets, the task security group, and whether they get a public IP."""
+
+    subnet_ids: pulumi.Input[list[str]]
+    """Subnets the tasks run in."""
+    security_group_id: pulumi.Input[str]
+    """The task security group."""
+    assign_public_ip: bool
+    """Whether tasks get a public IP (default VPC only: it has no NAT)."""
 
 
-def container_definitions(c: Container, migrate: DatabaseEndpoint | None = None) -> str:
-    """The task's `containerDefinitions` JSON: the application, and its `migrate` step if given.
+@dataclass(frozen=True, kw_only=True)
+class TaskTarget:
+    """What every JobPing task runs and reaches: the same for the worker and the scanner."""
 
-    With `migrate`, a non-essential `migrate` container applies the schema with the owner's
-    credentials (ECS injects them from the secret into that container only) and the application
-    starts only after it exited 0 (`dependsOn` `SUCCESS`): new code never runs on an old schema,
-    and the long-running application never holds the owner's password.
-    """
-    app = _definition(c)
-    if migrate is None:
-        return json.dumps([app], sort_keys=True)
-    app["dependsOn"] = [{"containerName": MIGRATE_CONTAINER, "condition": "SUCCESS"}]
-    return json.dumps([app, migrate_definition(c, migrate)], sort_keys=True)
+    environment: str
+    """Stack environment; names the task definition families (`jobping-<env>-worker`)."""
+    account_id: pulumi.Input[str]
+    """Account the task roles trust."""
+    region: pulumi.Input[str]
+    """Region of the queue and the logs."""
+    image_ref: pulumi.Input[str]
+    """Image the tasks run (`<repository>@sha256:<digest>`)."""
+    architecture: str
+    """CPU architecture the image is built for: `ARM64` or `X86_64`."""
+    repository_arn: pulumi.Input[str]
+    """ARN of the ECR repository the execution roles may pull from."""
+    queue_url: pulumi.Input[str]
+    """URL of the job queue."""
+    queue_arn: pulumi.Input[str]
+    """ARN of the job queue."""
+    database: DatabaseRef
+    """Where the database is, and the secret the tasks may read."""
+    placement: Placement
+    """Where tasks run: subnets, security group, public IP or not."""
+    log_retention_days: int
+    """Retention in days of the tasks' log groups."""
 
 
-def migrate_definition(app: Container, db: DatabaseEndpoint) -> dict[str, Any]:
-    """`python -m jobping migrate` as the owner, in the application's image, logs and hardening."""
-    definition = _definition(
-        Container(
-            name=MIGRATE_CONTAINER,
-            image=app.image,
-            command=["python", "-m", "jobping", "migrate"],
-            environment={
-                envvars.AWS_REGION: app.region,
-                envvars.LOG_FORMAT: "json",
-                **endpoint_environment(db),
-            },
-            log_group=app.log_group,
-            region=app.region,
-            stop_timeout=MIGRATE_STOP_TIMEOUT,
+def task_containers(
+    app: Container, target: TaskTarget, logs: aws.cloudwatch.LogGroup
+) -> pulumi.Output[str]:
+    """`app`'s container definitions, with what every task gets: queue, region, logs, database."""
+    db = target.database
+
+    def build(v: dict[str, Any]) -> str:
+        endpoint = DatabaseEndpoint(
+            host=v["db_host"],
+            port=int(v["db_port"]),
+            name=db.name,
+            secret_arn=v["db_secret_arn"],
+            app_user=db.app_user,
         )
+        environment = {
+            envvars.JOB_QUEUE_URL: v["queue_url"],
+            envvars.AWS_REGION: v["region"],
+            envvars.LOG_FORMAT: "json",
+            **app.environment,
+            **database_environment(endpoint),
+        }
+        runtime = Runtime(image=v["image"], log_group=v["log_group"], region=v["region"])
+        return container_definitions(replace(app, environment=environment), runtime, endpoint)
+
+    return pulumi.Output.all(
+        image=target.image_ref,
+        log_group=logs.name,
+        region=target.region,
+        queue_url=target.queue_url,
+        db_host=db.host,
+        db_port=db.port,
+        db_secret_arn=db.secret_arn,
+    ).apply(build)
+
+
+def app_task_role(
+    name: str,
+    target: TaskTarget,
+    purpose: str,
+    parent: pulumi.Resource,
+    policy: Callable[[dict[str, Any]], str],
+    **inputs: pulumi.Input[Any],
+) -> aws.iam.Role:
+    """The role the application runs as; its policy is `policy` of `inputs` and `database`.
+
+    `database` is the statements the application needs to log in (`app_database_grants`).
+    """
+    role = service_role(
+        f"{name}-task-role", "ecs-tasks.amazonaws.com", target.account_id, purpose, parent
     )
-    definition["essential"] = False
-    # ECS reads the JSON keys of the secret at task start with the execution role
-    # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html).
-    definition["secrets"] = [
-        {"name": envvars.DATABASE_USER, "valueFrom": f"{db.secret_arn}:username::"},
-        {"name": envvars.DATABASE_PASSWORD, "valueFrom": f"{db.secret_arn}:password::"},
-    ]
-    return definition
+    db = target.database
+    database = app_database_grants(db.secret_arn, db.app_user_arn, db.secret_kms_key_arn)
+    document = pulumi.Output.all(database=database, **inputs).apply(policy)
+    role_policy(f"{name}-task-policy", role, document, parent)
+    return role
 
 
 def execution_policy(
@@ -159,31 +168,21 @@ def execution_policy(
 
 
 def execution_role(
-    name: str,
-    account_id: pulumi.Input[str],
-    repository_arn: pulumi.Input[str],
-    log_group: aws.cloudwatch.LogGroup,
-    parent: pulumi.Resource,
-    *,
-    secret_arn: pulumi.Input[str] | None = None,
-    secret_kms_key_arn: str | None = None,
+    name: str, target: TaskTarget, logs: aws.cloudwatch.LogGroup, parent: pulumi.Resource
 ) -> aws.iam.Role:
     """The role ECS uses to start the task (image pull, logs, the migrate container's secret)."""
     role = service_role(
         f"{name}-execution-role",
         "ecs-tasks.amazonaws.com",
-        account_id,
+        target.account_id,
         "ECS task execution: pull the JobPing image, write its logs, inject the owner secret",
         parent,
     )
-    role_policy(
-        f"{name}-execution-policy",
-        role,
-        pulumi.Output.all(repository_arn, log_group.arn, secret_arn).apply(
-            lambda v: execution_policy(v[0], v[1], v[2], secret_kms_key_arn)
-        ),
-        parent,
-    )
+    kms_key_arn = target.database.secret_kms_key_arn
+    policy = pulumi.Output.all(
+        repository=target.repository_arn, logs=logs.arn, secret=target.database.secret_arn
+    ).apply(lambda v: execution_policy(v["repository"], v["logs"], v["secret"], kms_key_arn))
+    role_policy(f"{name}-execution-policy", role, policy, parent)
     return role
 
 
@@ -196,42 +195,38 @@ def log_group(name: str, retention_days: int, parent: pulumi.Resource) -> aws.cl
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class FargateTask:
-    """The resources a Fargate task definition needs."""
-
-    family: str
-    """Task definition family, e.g. `jobping-dev-worker`."""
-    cpu: int
-    """Task CPU units."""
-    memory: int
-    """Task memory in MiB."""
-    architecture: str
-    """CPU architecture: `ARM64` or `X86_64`."""
-    containers: pulumi.Input[str]
-    """The `containerDefinitions` JSON."""
-    task_role: aws.iam.Role
-    """The role the application runs as."""
-    execution_role: aws.iam.Role
-    """The role ECS uses to pull the image and write the logs."""
+def task_family(environment: str, app: str) -> str:
+    """The task definition family of one application in one stack: `jobping-dev-worker`."""
+    return f"jobping-{environment}-{app}"
 
 
-def fargate_task(name: str, task: FargateTask, parent: pulumi.Resource) -> aws.ecs.TaskDefinition:
-    """A Fargate, awsvpc task definition with the `/tmp` volume."""
+def app_task_definition(
+    name: str,
+    app: Container,
+    target: TaskTarget,
+    *,
+    cpu: int,
+    memory: int,
+    logs: aws.cloudwatch.LogGroup,
+    task_role: aws.iam.Role,
+    execution_role: aws.iam.Role,
+    parent: pulumi.Resource,
+) -> aws.ecs.TaskDefinition:
+    """A Fargate, awsvpc task definition running `app` after its `migrate` step, with `/tmp`."""
     return aws.ecs.TaskDefinition(
         f"{name}-task",
-        family=task.family,
+        family=task_family(target.environment, app.name),
         requires_compatibilities=["FARGATE"],
         network_mode="awsvpc",
-        cpu=str(task.cpu),
-        memory=str(task.memory),
+        cpu=str(cpu),
+        memory=str(memory),
         runtime_platform={
             "operating_system_family": "LINUX",
-            "cpu_architecture": task.architecture,
+            "cpu_architecture": target.architecture,
         },
-        container_definitions=task.containers,
+        container_definitions=task_containers(app, target, logs),
         volumes=[{"name": TMP_VOLUME}],
-        task_role_arn=task.task_role.arn,
-        execution_role_arn=task.execution_role.arn,
+        task_role_arn=task_role.arn,
+        execution_role_arn=execution_role.arn,
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.dbaccess import DatabaseEndpoint, app_database_grants, database_environment
-from components.iam import Statement, allow, document, role_policy, service_role
+from components.containers import Container
+from components.iam import Statement, allow, document
 from components.scaling import QueueScaling, QueueScalingArgs
-from components.settings import WorkerSettings
+from components.settings import WorkerStackSettings
 from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT
 from components.tasks import (
-    Container,
-    FargateTask,
-    container_definitions,
+    TaskTarget,
+    app_task_definition,
+    app_task_role,
     execution_role,
-    fargate_task,
     log_group,
 )
 from jobping import envvars
@@ -33,69 +31,19 @@ HEALTH_CHECK = [
 
 
 @dataclass(frozen=True, kw_only=True)
-class DatabaseRef:
-    """Where the database is, and the secret with its credentials (never the password)."""
-
-    host: pulumi.Input[str]
-    """Endpoint address of the database."""
-    port: pulumi.Input[int]
-    """PostgreSQL port."""
-    name: str
-    """Database name."""
-    secret_arn: pulumi.Input[str]
-    """ARN of the Secrets Manager secret with the owner's `username` and `password`."""
-    app_user: str | None = None
-    """IAM database user the application connects as (None: it reads `secret_arn`)."""
-    app_user_arn: pulumi.Input[str] | None = None
-    """The `rds-db:connect` resource of `app_user`."""
-    secret_kms_key_arn: str | None = None
-    """Customer-managed KMS key of `secret_arn`, if any."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Placement:
-    """Where tasks run: subnets, the task security group, and whether they get a public IP."""
-
-    subnet_ids: pulumi.Input[list[str]]
-    """Subnets the tasks run in."""
-    security_group_id: pulumi.Input[str]
-    """The task security group."""
-    assign_public_ip: bool
-    """Whether tasks get a public IP (default VPC only: it has no NAT)."""
-
-
-@dataclass(frozen=True, kw_only=True)
 class WorkerServiceArgs:
     """Inputs of `WorkerService`."""
 
-    settings: WorkerSettings
-    """Task size, scaling, Spot, architecture, concurrency, stop and drain times."""
-    environment: str
-    """Stack environment; names the task definition family."""
-    account_id: pulumi.Input[str]
-    """Account the worker roles trust and its task ARNs belong to."""
-    region: pulumi.Input[str]
-    """Region of the queue, the logs and the task ARNs."""
+    settings: WorkerStackSettings
+    """Task size, scaling, Spot, concurrency, stop and drain times."""
+    target: TaskTarget
+    """Image, queue, database, subnets and account the worker tasks run with."""
     partition: pulumi.Input[str]
     """Partition of the task ARNs (for scale-in protection)."""
-    image_ref: pulumi.Input[str]
-    """Image the worker runs (`<repository>@sha256:<digest>`)."""
-    repository_arn: pulumi.Input[str]
-    """ARN of the ECR repository the execution role may pull from."""
-    queue_url: pulumi.Input[str]
-    """URL of the job queue the worker consumes."""
-    queue_arn: pulumi.Input[str]
-    """ARN of the job queue the worker may consume from."""
     queue_name: pulumi.Input[str]
     """Name of the job queue whose backlog drives scaling."""
     dlq_arn: pulumi.Input[str]
     """ARN of the DLQ the worker may send permanent failures to."""
-    database: DatabaseRef
-    """Where the database is, and the secret the worker may read."""
-    placement: Placement
-    """Where tasks run: subnets, security group, public IP or not."""
-    log_retention_days: int
-    """Retention in days of the worker's log group."""
     ses_identity_arn: str | None = None
     """If set, the worker may send e-mail from this SES identity (NOTIFIER=ses)."""
 
@@ -113,45 +61,26 @@ class WorkerService(pulumi.ComponentResource):
     ) -> None:
         super().__init__("jobping:index:WorkerService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.cluster = aws.ecs.Cluster(
-            f"{name}-cluster",
-            settings=[{"name": "containerInsights", "value": "enabled"}],
-            opts=child,
-        )
-        providers = aws.ecs.ClusterCapacityProviders(
-            f"{name}-capacity",
-            cluster_name=self.cluster.name,
-            capacity_providers=["FARGATE", "FARGATE_SPOT"],
-            opts=child,
-        )
-        self.log_group = log_group(name, args.log_retention_days, self)
-        self.task_definition = fargate_task(
+        self.cluster, providers = self._cluster(name)
+        target = args.target
+        self.log_group = log_group(name, target.log_retention_days, self)
+        self.task_definition = app_task_definition(
             name,
-            FargateTask(
-                family=f"jobping-{args.environment}-worker",
-                cpu=args.settings.cpu,
-                memory=args.settings.memory,
-                architecture=args.settings.architecture,
-                containers=self._containers(args),
-                task_role=self._task_role(name, args),
-                execution_role=execution_role(
-                    name,
-                    args.account_id,
-                    args.repository_arn,
-                    self.log_group,
-                    self,
-                    secret_arn=args.database.secret_arn,
-                    secret_kms_key_arn=args.database.secret_kms_key_arn,
-                ),
-            ),
-            self,
+            worker_container(args),
+            target,
+            cpu=args.settings.cpu,
+            memory=args.settings.memory,
+            logs=self.log_group,
+            task_role=self._task_role(name, args),
+            execution_role=execution_role(name, target, self.log_group, self),
+            parent=self,
         )
         self.service = self._service(name, args, providers)
         deployed = self.service.task_definition
         if args.settings.wait_for_steady_state:
-            deployed = pulumi.Output.all(self.task_definition.arn, deployed).apply(
-                lambda v: deployed_revision(v[0], v[1])
-            )
+            deployed = pulumi.Output.all(
+                requested=self.task_definition.arn, running=deployed
+            ).apply(lambda v: deployed_revision(v["requested"], v["running"]))
         QueueScaling(
             f"{name}-scaling",
             QueueScalingArgs(
@@ -165,72 +94,47 @@ class WorkerService(pulumi.ComponentResource):
         outputs = {"cluster_name": self.cluster.name, "service_name": self.service.name}
         self.register_outputs({**outputs, "deployed_task_definition": deployed})
 
-    def _containers(self, args: WorkerServiceArgs) -> pulumi.Output[str]:
-        s, db = args.settings, args.database
-        inputs: list[pulumi.Input[Any]] = [args.image_ref, self.log_group.name, args.region]
-        inputs.append(args.queue_url)
-        inputs += [db.host, db.port, db.secret_arn]
-
-        def build(v: list[Any]) -> str:
-            endpoint = DatabaseEndpoint(
-                host=v[4], port=int(v[5]), name=db.name, secret_arn=v[6], app_user=db.app_user
-            )
-            environment = {
-                envvars.JOB_QUEUE_URL: v[3],
-                envvars.AWS_REGION: v[2],
-                envvars.WORKER_CONCURRENCY: str(s.concurrency),
-                envvars.WORKER_DRAIN_SECONDS: str(s.drain_seconds),
-                envvars.HEALTH_PORT: str(envvars.DEFAULT_HEALTH_PORT),
-                envvars.LOG_FORMAT: "json",
-                envvars.NOTIFIER: "ses" if args.ses_identity_arn else "log",
-                **database_environment(endpoint),
-            }
-            if args.ses_identity_arn:
-                environment[envvars.SES_FROM_ADDRESS] = ses_address(args.ses_identity_arn)
-            return container_definitions(
-                Container(
-                    name="worker",
-                    image=v[0],
-                    command=["python", "-m", "worker"],
-                    environment=environment,
-                    log_group=v[1],
-                    region=v[2],
-                    stop_timeout=s.stop_timeout_seconds,
-                    health_check=HEALTH_CHECK,
-                    port=envvars.DEFAULT_HEALTH_PORT,
-                ),
-                migrate=endpoint,
-            )
-
-        return pulumi.Output.all(*inputs).apply(build)
+    def _cluster(self, name: str) -> tuple[aws.ecs.Cluster, aws.ecs.ClusterCapacityProviders]:
+        child = pulumi.ResourceOptions(parent=self)
+        cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            settings=[{"name": "containerInsights", "value": "enabled"}],
+            opts=child,
+        )
+        providers = aws.ecs.ClusterCapacityProviders(
+            f"{name}-capacity",
+            cluster_name=cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            opts=child,
+        )
+        return cluster, providers
 
     def _task_role(self, name: str, args: WorkerServiceArgs) -> aws.iam.Role:
-        role = service_role(
-            f"{name}-task-role",
-            "ecs-tasks.amazonaws.com",
-            args.account_id,
+        target = args.target
+        tasks = pulumi.Output.format(
+            "arn:{partition}:ecs:{region}:{account}:task/{cluster}/*",
+            partition=args.partition,
+            region=target.region,
+            account=target.account_id,
+            cluster=self.cluster.name,
+        )
+        return app_task_role(
+            name,
+            target,
             "JobPing worker: consume the job queue, dead-letter, connect to the database",
             self,
+            lambda v: worker_task_policy(
+                v["queue"], v["dlq"], v["database"], v["tasks"], args.ses_identity_arn
+            ),
+            queue=target.queue_arn,
+            dlq=args.dlq_arn,
+            tasks=tasks,
         )
-        tasks = pulumi.Output.format(
-            "arn:{0}:ecs:{1}:{2}:task/{3}/*",
-            args.partition,
-            args.region,
-            args.account_id,
-            self.cluster.name,
-        )
-        db = args.database
-        database = app_database_grants(db.secret_arn, db.app_user_arn, db.secret_kms_key_arn)
-        values = [args.queue_arn, args.dlq_arn, database, tasks]
-        policy = pulumi.Output.all(*values).apply(
-            lambda v: worker_task_policy(v[0], v[1], v[2], v[3], args.ses_identity_arn)
-        )
-        role_policy(f"{name}-task-policy", role, policy, self)
-        return role
 
     def _service(
         self, name: str, args: WorkerServiceArgs, providers: aws.ecs.ClusterCapacityProviders
     ) -> aws.ecs.Service:
+        placement = args.target.placement
         return aws.ecs.Service(
             f"{name}-service",
             cluster=self.cluster.arn,
@@ -243,9 +147,9 @@ class WorkerService(pulumi.ComponentResource):
             force_new_deployment=True,
             platform_version="LATEST",
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                subnets=args.placement.subnet_ids,
-                security_groups=[args.placement.security_group_id],
-                assign_public_ip=args.placement.assign_public_ip,
+                subnets=placement.subnet_ids,
+                security_groups=[placement.security_group_id],
+                assign_public_ip=placement.assign_public_ip,
             ),
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
                 enable=True, rollback=True
@@ -261,6 +165,27 @@ class WorkerService(pulumi.ComponentResource):
                 parent=self, depends_on=[providers], ignore_changes=["desiredCount"]
             ),
         )
+
+
+def worker_container(args: WorkerServiceArgs) -> Container:
+    """The worker's own container settings; `task_containers` adds the queue and database."""
+    s = args.settings
+    environment = {
+        envvars.WORKER_CONCURRENCY: str(s.concurrency),
+        envvars.WORKER_DRAIN_SECONDS: str(s.drain_seconds),
+        envvars.HEALTH_PORT: str(envvars.DEFAULT_HEALTH_PORT),
+        envvars.NOTIFIER: "ses" if args.ses_identity_arn else "log",
+    }
+    if args.ses_identity_arn:
+        environment[envvars.SES_FROM_ADDRESS] = ses_address(args.ses_identity_arn)
+    return Container(
+        name="worker",
+        command=["python", "-m", "worker"],
+        environment=environment,
+        stop_timeout=s.stop_timeout_seconds,
+        health_check=HEALTH_CHECK,
+        port=envvars.DEFAULT_HEALTH_PORT,
+    )
 
 
 class DeploymentRolledBack(RuntimeError):

@@ -52,14 +52,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-class QueueSettings(settings.AwsSettings):
+class QueueCommandSettings(settings.AwsSettings):
     """Queue commands: AWS, and the job queue from JOB_QUEUE_URL unless given as a flag."""
 
     job_queue_url: str | None = Field(default=None, min_length=1)
 
 
-def _queues(args: argparse.Namespace) -> tuple[QueueSettings, SQSClient, str]:
-    config = settings.load(QueueSettings, f"{PROG} {args.command}")
+def _queues(args: argparse.Namespace) -> tuple[QueueCommandSettings, SQSClient, str]:
+    config = settings.load(QueueCommandSettings, f"{PROG} {args.command}")
     sqs = make_client("sqs", config, max_attempts=2)
     # A flag beats the environment: --queue-name ignores $JOB_QUEUE_URL.
     default_url = None if args.queue_name else config.job_queue_url

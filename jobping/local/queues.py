@@ -1,27 +1,22 @@
 """Create the job queue and its DLQ the way the Pulumi `JobQueue` component does.
 
 Used by test fixtures and the local system, so that locally the redrive policy, visibility timeout
-and retention are the deployed ones (read from `Pulumi.dev.yaml` by the caller).
+and retention are the deployed ones (read from `Pulumi.dev.yaml` by the caller). The settings and
+the redrive attributes are `jobping.queueconfig`'s, the ones the stack uses; `QueueSettings` is
+named here too for the fixtures that build queues.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from jobping.queueconfig import QueueSettings, redrive_allow_policy_json, redrive_policy_json
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-
-@dataclass(frozen=True)
-class QueueSettings:
-    """The queue knobs shared with the stack file (`jobping:queue`)."""
-
-    visibility_timeout_seconds: int = 300
-    max_receive_count: int = 3
-    retention_seconds: int = 4 * 24 * 3600
-    dlq_retention_seconds: int = 14 * 24 * 3600
+__all__ = ["JobQueues", "QueueSettings", "create_job_queues"]
 
 
 @dataclass(frozen=True)
@@ -46,19 +41,13 @@ def create_job_queues(sqs: SQSClient, name: str, settings: QueueSettings) -> Job
         Attributes={
             "VisibilityTimeout": str(settings.visibility_timeout_seconds),
             "MessageRetentionPeriod": str(settings.retention_seconds),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
-            ),
+            "RedrivePolicy": redrive_policy_json(dlq_arn, settings.max_receive_count),
         },
     )["QueueUrl"]
     arn = _arn(sqs, url)
     sqs.set_queue_attributes(
         QueueUrl=dlq_url,
-        Attributes={
-            "RedriveAllowPolicy": json.dumps(
-                {"redrivePermission": "byQueue", "sourceQueueArns": [arn]}
-            )
-        },
+        Attributes={"RedriveAllowPolicy": redrive_allow_policy_json(arn)},
     )
     return JobQueues(url=url, arn=arn, dlq_url=dlq_url, dlq_arn=dlq_arn)
 

@@ -2,7 +2,8 @@
 
 `up()` starts what is not running yet and writes `.local/env` (the variables the worker and the
 scanner read) and `.local/state.json` (ports and pids, for `down` and `status`). The queue
-settings come from `Pulumi.dev.yaml`, so local and cloud share one source of truth.
+settings come from `Pulumi.dev.yaml`, read and checked by the stack's own validator
+(`jobping.queueconfig`), so local and cloud share one source of truth.
 """
 
 from __future__ import annotations
@@ -22,29 +23,25 @@ import yaml
 from jobping.aws import make_client
 from jobping.local.moto import answers as moto_answers
 from jobping.local.postgres import EmbeddedPostgres, free_port
-from jobping.local.queues import JobQueues, QueueSettings, create_job_queues
+from jobping.local.queues import JobQueues, create_job_queues
 from jobping.local.seed import seed
 from jobping.migrate import migrate
+from jobping.queueconfig import QueueSettings, parse_queue_settings
 from jobping.settings import AwsSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 QUEUE_NAME = "jobping-dev-jobs"
 DB_NAME, DB_USER, DB_PASSWORD = "jobping", "jobping", "jobping-local"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-_QUEUE_KEYS = {
-    "visibilityTimeoutSeconds": "visibility_timeout_seconds",
-    "maxReceiveCount": "max_receive_count",
-    "retentionSeconds": "retention_seconds",
-    "dlqRetentionSeconds": "dlq_retention_seconds",
-}
 
 
 def queue_settings_from_stack(stack_file: Path) -> QueueSettings:
-    """The `jobping:queue` settings of a stack file (defaults for keys it leaves out)."""
+    """The `jobping:queue` settings of a stack file, checked as the stack checks them.
+
+    Raises `jobping.stackfile.SettingsError` naming the key, as `pulumi up` would.
+    """
     config = (yaml.safe_load(stack_file.read_text()) or {}).get("config", {})
-    queue = config.get("jobping:queue", {}) or {}
-    known = {_QUEUE_KEYS[key]: int(value) for key, value in queue.items() if key in _QUEUE_KEYS}
-    return QueueSettings(**known)
+    return parse_queue_settings(config.get("jobping:queue"))
 
 
 @dataclass

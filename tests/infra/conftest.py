@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
-from infra_snapshot import ROOT, STACKS, Snapshot, finish, stack_file_config, start
-
-#: An existing server whose secret is encrypted with a customer-managed key (`existing` stack).
-EXISTING_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jobping-db-AbCdEf"
-EXISTING_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+from infra_snapshot import (
+    EXISTING_KEY,
+    EXISTING_SECRET,
+    ROOT,
+    STACKS,
+    Snapshot,
+    finish,
+    stack_file_config,
+    start,
+    write_stack_file,
+)
 
 
 @pytest.fixture(scope="session")
@@ -37,13 +40,6 @@ def dev(snapshots: dict[str, Snapshot]) -> Snapshot:
 def prod(snapshots: dict[str, Snapshot]) -> Snapshot:
     """The prod stack."""
     return snapshots["prod"]
-
-
-def write_stack_file(directory: Path, stack: str, config: dict[str, object]) -> Path:
-    """A `Pulumi.<stack>.yaml` holding `config`, for a variant of a real stack file."""
-    path = directory / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump({"config": config}))
-    return path
 
 
 @pytest.fixture(scope="session")

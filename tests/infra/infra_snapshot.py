@@ -15,6 +15,9 @@ from policy.model import Resource
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "prod")
+#: An existing server whose secret is encrypted with a customer-managed key (`existing` stack).
+EXISTING_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jobping-db-AbCdEf"
+EXISTING_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
 Record = dict[str, Any]
 
@@ -70,6 +73,13 @@ def stack_file_config(stack: str) -> dict[str, Any]:
     text = (ROOT / f"Pulumi.{stack}.yaml").read_text()
     config: dict[str, Any] = yaml.safe_load(text)["config"]
     return config
+
+
+def write_stack_file(directory: Path, stack: str, config: dict[str, object]) -> Path:
+    """A `Pulumi.<stack>.yaml` holding `config`, for a variant of a real stack file."""
+    path = directory / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
 
 
 def start(stack_file: Path) -> subprocess.Popen[str]:

@@ -30,7 +30,7 @@ from components.image import (
     image_tag,
 )
 from components.settings import SettingsError, parse_settings
-from components.settings_types import ImageSettings
+from components.settings_types import ImageStackSettings
 
 IGNORE = (
     "# build only what the image needs\n*\n!app/\n!requirements.txt\n**/__pycache__\napp/local/\n"
@@ -148,7 +148,9 @@ def test_build_paths_are_relative_so_another_checkout_rebuilds_nothing(
 def test_the_stack_setting_reaches_the_build_as_an_argument() -> None:
     digest = "ab" * 32
     args = ContainerImageArgs(
-        context=ROOT, architecture="X86_64", settings=ImageSettings(rds_ca_bundle_sha256=digest)
+        context=ROOT,
+        architecture="X86_64",
+        settings=ImageStackSettings(rds_ca_bundle_sha256=digest),
     )
     spec = build_spec(args)
     assert spec.args == {CA_BUNDLE_ARG: digest}
@@ -172,7 +174,7 @@ def test_the_program_tags_the_image_with_the_digest_of_its_build(stack: Snapshot
     args = ContainerImageArgs(
         context=ROOT,
         architecture=stack.setting("worker")["architecture"],
-        settings=ImageSettings(
+        settings=ImageStackSettings(
             force_delete=image_settings["forceDelete"],
             rds_ca_bundle_sha256=image_settings.get("rdsCaBundleSha256"),
         ),

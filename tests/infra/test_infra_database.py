@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import EXISTING_KEY, EXISTING_SECRET
-from infra_snapshot import ROOT, Snapshot, stack_file_config
+from infra_snapshot import EXISTING_KEY, EXISTING_SECRET, ROOT, Snapshot, stack_file_config
 from test_infra_iam import grants, master_secret, policy_of
 
 from components.settings import SettingsError, parse_settings

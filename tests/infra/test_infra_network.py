@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_stack_file
-from infra_snapshot import ROOT, Snapshot, stack_file_config
+from infra_snapshot import ROOT, Snapshot, stack_file_config, write_stack_file
 
 from components.network import managed_vpc_args, subnet_blocks
-from components.settings import NetworkSettings, SettingsError, parse_settings
+from components.settings import NetworkStackSettings, SettingsError, parse_settings
 
 AWSX_VPC = "awsx:ec2:Vpc"
 
@@ -48,7 +47,7 @@ def test_prod_has_one_nat_gateway_per_zone(prod: Snapshot) -> None:
 
 @pytest.mark.parametrize(("nat_gateways", "strategy"), [(1, "Single"), (3, "OnePerAz")])
 def test_nat_strategy_follows_nat_gateways(nat_gateways: int, strategy: str) -> None:
-    settings = NetworkSettings(az_count=3, nat_gateways=nat_gateways)
+    settings = NetworkStackSettings(az_count=3, nat_gateways=nat_gateways)
     args = managed_vpc_args(settings, "eu-west-1")
     assert args.nat_gateways is not None
     assert args.nat_gateways.strategy == strategy

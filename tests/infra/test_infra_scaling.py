@@ -9,7 +9,7 @@ from infra_snapshot import Snapshot
 from metric_math import Series, evaluate
 
 from components.scaling import STEP_LIMIT
-from components.settings_rules import COLD_START_SECONDS
+from components.settings_types import COLD_START_SECONDS
 
 
 def test_scaling_target_spans_min_to_max_tasks(stack: Snapshot) -> None:

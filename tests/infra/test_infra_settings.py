@@ -14,12 +14,12 @@ import pytest
 import yaml
 from infra_snapshot import ROOT, stack_file_config
 
-from components.settings import Settings, SettingsError, load_settings, parse_settings
+from components.settings import SettingsError, StackSettings, load_settings, parse_settings
 from components.settings_rules import max_connections, schedule_interval_seconds
 
 
-def parse(config: dict[str, Any]) -> Settings:
-    """Settings from a stack file's config map, as the engine would pass it."""
+def parse(config: dict[str, Any]) -> StackSettings:
+    """StackSettings from a stack file's config map, as the engine would pass it."""
     return parse_settings(lambda key: copy.deepcopy(config.get(f"jobping:{key}")))
 
 
@@ -52,20 +52,6 @@ def test_prod_is_safe() -> None:
     assert s.log_retention_days >= 365
     assert s.policy_advisories == {}
     assert s.worker.wait_for_steady_state
-
-
-def test_queue_settings_are_plain_integers_for_the_local_system() -> None:
-    raw = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["jobping:queue"]
-    for key in (
-        "visibilityTimeoutSeconds",
-        "maxReceiveCount",
-        "retentionSeconds",
-        "dlqRetentionSeconds",
-    ):
-        assert isinstance(raw[key], int), key
-    q = parse(stack_file_config("dev")).queue
-    assert (q.visibility_timeout_seconds, q.max_receive_count) == (300, 3)
-    assert (q.retention_seconds, q.dlq_retention_seconds) == (4 * 86400, 14 * 86400)
 
 
 BAD_VALUES = [
