@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
-from worker.model import Analysis, JobPosting, Match, Notification, SavedSearch
+from worker.model import Analysis, JobPosting, Match, Notification
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -104,12 +104,6 @@ LEFT JOIN LATERAL (
     ) u
 ) r ON true"""
 
-_LOAD_SEARCHES = """
-SELECT id, user_id, keywords, locations, remote_only, min_salary, salary_currency, seniority
-FROM saved_searches WHERE active ORDER BY id"""
-
-_SEARCHES_VERSION = "SELECT count(*), max(updated_at) FROM saved_searches WHERE active"
-
 
 def load_job(conn: Conn, job_id: uuid.UUID) -> JobPosting | None:
     """The job as the scanner stored it, or None if there is no such job."""
@@ -130,29 +124,6 @@ def load_job(conn: Conn, job_id: uuid.UUID) -> JobPosting | None:
         salary_currency=row[10].strip() if row[10] else None,
         content_hash=row[11],
     )
-
-
-def searches_version(conn: Conn) -> tuple[Any, ...]:
-    """A cheap fingerprint of the active saved searches (count, newest update)."""
-    row = conn.execute(_SEARCHES_VERSION).fetchone()
-    return tuple(row) if row else ()
-
-
-def load_searches(conn: Conn) -> list[SavedSearch]:
-    """Every active saved search."""
-    return [
-        SavedSearch(
-            id=row[0],
-            user_id=row[1],
-            keywords=tuple(row[2]),
-            locations=tuple(row[3]),
-            remote_only=row[4],
-            min_salary=row[5],
-            salary_currency=row[6].strip() if row[6] else None,
-            seniority=tuple(row[7]),
-        )
-        for row in conn.execute(_LOAD_SEARCHES)
-    ]
 
 
 @dataclass(frozen=True, slots=True)
