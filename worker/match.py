@@ -14,6 +14,7 @@ never costs the others their matches.
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import threading
 import uuid
@@ -32,6 +33,8 @@ _WORD: Final = re.compile(r"\w+")
 #: the main scan's): then both are compiled into one, a cost spread over that many additions.
 _MERGE_AT: Final = 256
 _EMPTY: Final[frozenset[int]] = frozenset()
+_BY_ID: Final = operator.attrgetter("saved_search_id.int")
+_BY_SCORE: Final = operator.attrgetter("score")
 
 Kind = Literal["skill", "word", "phrase", "none"]
 
@@ -162,7 +165,9 @@ class SearchIndex:
             ]
         finally:
             self._lock.release_read()
-        matches.sort(key=lambda m: (-m.score, m.saved_search_id.int))
+        # Best score first, ties by id: two sorts with keys read in C (the second is stable).
+        matches.sort(key=_BY_ID)
+        matches.sort(key=_BY_SCORE, reverse=True)
         return matches
 
     # -- changes (under the write lock) ------------------------------------------------------
