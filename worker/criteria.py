@@ -25,6 +25,7 @@ and calls `evaluate` for those only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from sys import intern
@@ -83,11 +84,17 @@ def prepare(search: SavedSearch) -> Prepared:
     The normalized texts are interned: 100,000 searches share a few thousand distinct values,
     and interned strings are freed once nothing uses them.
     """
-    keywords = dict.fromkeys(intern(k) for k in map(normalize_keyword, search.keywords) if k)
-    locations = dict.fromkeys(intern(x) for x in map(normalize_keyword, search.locations) if x)
-    seniority = dict.fromkeys(intern(x) for s in search.seniority if (x := s.strip().lower()))
+    keywords = _same(search.keywords, (k for k in map(normalize_keyword, search.keywords) if k))
+    locations = _same(search.locations, (x for x in map(normalize_keyword, search.locations) if x))
+    seniority = _same(search.seniority, (x for s in search.seniority if (x := s.strip().lower())))
     currency = intern(search.salary_currency.strip().upper()) if search.salary_currency else None
-    return Prepared(search, tuple(keywords), tuple(locations), tuple(seniority), currency or None)
+    return Prepared(search, keywords, locations, seniority, currency or None)
+
+
+def _same(given: tuple[str, ...], normalized: Iterable[str]) -> tuple[str, ...]:
+    """The unique `normalized` texts, interned; `given` itself if they are equal to it."""
+    unique = tuple(dict.fromkeys(map(intern, normalized)))
+    return given if unique == given else unique
 
 
 def _annual(analysis: Analysis) -> Decimal | None:

@@ -19,7 +19,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from sys import intern
 from typing import Any, Final
 
 import psycopg
@@ -53,18 +54,30 @@ KEEP_TOMBSTONES_S: Final = 86_400.0
 PRUNE_INTERVAL_S: Final = 3_600.0
 
 
-def saved_search(row: tuple[Any, ...]) -> SavedSearch:
-    """A `saved_searches` row (`_COLUMNS` order) as a SavedSearch, its text fields as stored."""
+def saved_search(row: tuple[Any, ...], shared: dict[Any, Any] | None = None) -> SavedSearch:
+    """A `saved_searches` row (`_COLUMNS` order) as a SavedSearch, its text fields as stored.
+
+    Held for as long as the search is indexed, so it holds as little as it can: texts are
+    interned, and values equal to one in `shared` (user ids, lists of texts) are that one.
+    """
+    share = shared if shared is not None else {}
     return SavedSearch(
         id=row[0],
-        user_id=row[1],
-        keywords=tuple(row[2]),
-        locations=tuple(row[3]),
+        user_id=share.setdefault(row[1], row[1]),
+        keywords=_texts(row[2], share),
+        locations=_texts(row[3], share),
         remote_only=row[4],
         min_salary=row[5],
-        salary_currency=row[6].strip() if row[6] else None,
-        seniority=tuple(row[7]),
+        salary_currency=intern(row[6].strip()) if row[6] else None,
+        seniority=_texts(row[7], share),
     )
+
+
+def _texts(items: list[Any], shared: dict[Any, Any]) -> tuple[Any, ...]:
+    if not all(type(item) is str for item in items):
+        return tuple(items)  # a hostile row's: the index refuses it
+    texts = tuple(map(intern, items))
+    return shared.setdefault(texts, texts)  # type: ignore[no-any-return]
 
 
 class SearchCache:
@@ -147,10 +160,11 @@ class SearchCache:
     def _load_all(self, conn: Conn) -> dict[str, float]:
         """Every active search, a page at a time; then drop what is no longer there."""
         seen: set[uuid.UUID] = set()
+        shared: dict[Any, Any] = {}
         changed = 0
         last = uuid.UUID(int=0)
         while page := conn.execute(_PAGE, (last, PAGE_SIZE)).fetchall():
-            changed += self._index.apply(_searches(page))
+            changed += self._index.apply([saved_search(row, shared) for row in page])
             seen.update(row[0] for row in page)
             last = page[-1][0]
         changed += self._index.retain(seen)
@@ -164,7 +178,3 @@ class SearchCache:
             return
         if row and row[0]:
             log.info("saved-search tombstones pruned", extra={"pruned": row[0]})
-
-
-def _searches(rows: Iterable[tuple[Any, ...]]) -> list[SavedSearch]:
-    return [saved_search(row) for row in rows]
