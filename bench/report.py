@@ -224,7 +224,8 @@ def table(result: dict[str, Any]) -> str:
     for scenario, figure, label, pattern in DETAILS:
         stats = summary.get(scenario, {}).get(figure)
         if stats is not None:
-            lines.append(f"| {label} | {_fmt(stats, pattern)} | {stats['spread_pct']:.0f}% |")
+            shown = f"{stats['spread_pct']:.0f}%" if stats["n"] > 1 else "one round"
+            lines.append(f"| {label} | {_fmt(stats, pattern)} | {shown} |")
     return "\n".join(lines) + "\n"
 
 

@@ -218,7 +218,9 @@ def in_process(conninfo: str, size: int) -> dict[str, Any]:
             "salary_min, salary_max, salary_currency, content_hash FROM jobs ORDER BY id LIMIT %s",
             (MATCH_SAMPLE,),
         ).fetchall()
-    index = SearchIndex.build([saved_search(row) for row in rows])
+    shared: dict[Any, Any] = {}  # as the worker loads them
+    index = SearchIndex.build([saved_search(row, shared) for row in rows])
+    del shared
     del rows
     gc.collect()
     memory = tracemalloc.get_traced_memory()[0]
