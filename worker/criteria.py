@@ -82,8 +82,11 @@ def prepare(search: SavedSearch) -> Prepared:
     """Normalize `search`'s keywords, locations, seniority levels and currency.
 
     The normalized texts are interned: 100,000 searches share a few thousand distinct values,
-    and interned strings are freed once nothing uses them.
+    and interned strings are freed once nothing uses them. Raises ValueError for a minimum
+    salary that is not a number (`numeric` stores 'NaN', which no salary compares with).
     """
+    if search.min_salary is not None and not Decimal(search.min_salary).is_finite():
+        raise ValueError("minimum salary is not a finite number")
     keywords = _same(search.keywords, (k for k in map(normalize_keyword, search.keywords) if k))
     locations = _same(search.locations, (x for x in map(normalize_keyword, search.locations) if x))
     seniority = _same(search.seniority, (x for s in search.seniority if (x := s.strip().lower())))

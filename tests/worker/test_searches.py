@@ -289,3 +289,19 @@ def test_a_job_costs_the_same_statements_however_many_searches_match(db: str) ->
     # Read the job, write analysis + matches + notifications, record the sends' outcomes.
     assert one == (3, 1)
     assert many == (3, 301)
+
+
+def test_a_salary_floor_of_nan_costs_only_its_search(
+    db: str, pool: ConnectionPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # numeric(12, 2) stores 'NaN', and comparing a salary with it raises in Python: every job
+    # with a salary would have failed against this one search.
+    caplog.set_level(logging.WARNING, logger="worker.match")
+    job_id = insert_job(db)  # its description states a salary in EUR
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"], min_salary=50_000)
+    insert_search(db, "eve@example.com", "nan", keywords=["kubernetes"], min_salary="NaN")
+    notifier = RecordingNotifier()
+    make_pipeline(pool, notifier)(message(job_id))
+    assert [n.email for n in notifier.sent] == ["ana@example.com"]
+    skipped = [r for r in caplog.records if r.getMessage().startswith("saved search skipped")]
+    assert len(skipped) == 1
