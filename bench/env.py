@@ -29,7 +29,20 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 REPO = Path(__file__).resolve().parent.parent
-LOCALSTACK_HOST = REPO.parent / "shared" / "tools" / "localstack-host"
+
+
+def _localstack_host() -> Path:
+    """Where `shared/tools/localstack-host` is: beside the clone, or beside a worktree's parent.
+
+    `JOBPING_LOCALSTACK_HOST` names another path.
+    """
+    if named := os.environ.get("JOBPING_LOCALSTACK_HOST"):
+        return Path(named)
+    candidates = [base / "shared" / "tools" / "localstack-host" for base in REPO.parents[:2]]
+    return next((path for path in candidates if path.exists()), candidates[0])
+
+
+LOCALSTACK_HOST = _localstack_host()
 LOCALSTACK_PORT = 4566
 REGION = "us-east-1"
 APP_USER, APP_PASSWORD = "jobping_bench", "bench-only-password"  # a throwaway server's role

@@ -82,6 +82,18 @@ TARGETS = (
         use_max=True,
     ),
     Target("process start to first poll", "pipeline", "start_to_first_poll_s", "<=", 1.5, " s"),
+    Target(
+        "one search edit at 100k searches, worker CPU (worst edit)",
+        "searches",
+        "edit_cpu_ms_max",
+        "<=",
+        20,
+        " ms",
+    ),
+    Target(
+        "search edit seen by the worker (worst edit)", "searches", "edit_seen_s_max", "<=", 10, " s"
+    ),
+    Target("worker peak RSS at 100k searches", "searches", "peak_rss_mib_100k", "<=", 250, " MiB"),
 )
 
 #: Detail rows: (scenario, figure, label, format).
@@ -107,6 +119,51 @@ DETAILS: tuple[tuple[str, str, str, str], ...] = (
     ("e2e", "scan_to_persisted_p95_s", "end to end: scan to persisted p95 (s)", "{:.2f}"),
     ("e2e", "enqueue_to_persisted_p50_s", "end to end: enqueue to persisted p50 (s)", "{:.2f}"),
     ("e2e", "enqueue_to_persisted_p95_s", "end to end: enqueue to persisted p95 (s)", "{:.2f}"),
+    *(
+        row
+        for size in ("1k", "10k", "100k")
+        for row in (
+            ("searches", f"messages_per_s_{size}", f"{size} searches: jobs/s per worker", "{:.0f}"),
+            ("searches", f"matches_per_job_{size}", f"{size} searches: matches per job", "{:.0f}"),
+            (
+                "searches",
+                f"notifications_per_job_{size}",
+                f"{size} searches: notifications per job",
+                "{:.0f}",
+            ),
+            (
+                "searches",
+                f"messages_per_cpu_s_{size}",
+                f"{size} searches: jobs per worker CPU-s",
+                "{:.0f}",
+            ),
+            (
+                "searches",
+                f"transactions_per_job_{size}",
+                f"{size} searches: Postgres transactions per job",
+                "{:.2f}",
+            ),
+            (
+                "searches",
+                f"peak_rss_mib_{size}",
+                f"{size} searches: worker peak RSS (MiB)",
+                "{:.1f}",
+            ),
+        )
+    ),
+    ("searches", "index_mib", "largest size: index memory, searches included (MiB)", "{:.1f}"),
+    ("searches", "match_ms_per_job", "largest size: match time per job (ms)", "{:.2f}"),
+    ("searches", "match_us_per_match", "largest size: match time per match (µs)", "{:.1f}"),
+    ("searches", "load_cpu_ms", "largest size: worker CPU of the first full load (ms)", "{:.0f}"),
+    ("searches", "edit_cpu_ms_median", "largest size: one edit, worker CPU, median (ms)", "{:.2f}"),
+    ("searches", "edit_cpu_ms_max", "largest size: one edit, worker CPU, worst (ms)", "{:.2f}"),
+    (
+        "searches",
+        "edit_seen_s_median",
+        "largest size: edit seen by the worker, median (s)",
+        "{:.2f}",
+    ),
+    ("searches", "edit_seen_s_max", "largest size: edit seen by the worker, worst (s)", "{:.2f}"),
 )
 
 
@@ -167,19 +224,27 @@ def table(result: dict[str, Any]) -> str:
     for scenario, figure, label, pattern in DETAILS:
         stats = summary.get(scenario, {}).get(figure)
         if stats is not None:
-            lines.append(f"| {label} | {_fmt(stats, pattern)} | {stats['spread_pct']:.0f}% |")
+            shown = f"{stats['spread_pct']:.0f}%" if stats["n"] > 1 else "one round"
+            lines.append(f"| {label} | {_fmt(stats, pattern)} | {shown} |")
     return "\n".join(lines) + "\n"
 
 
-def write(result: dict[str, Any], out: Path, *, readme: bool, say: Callable[[str], None]) -> None:
-    """Write `latest.json`, `latest.md`, a dated copy, and the README's latest-results section."""
+def write(
+    result: dict[str, Any],
+    out: Path,
+    *,
+    name: str = "latest",
+    readme: bool,
+    say: Callable[[str], None],
+) -> None:
+    """Write `<name>.json`, `<name>.md`, a dated copy, and the README's latest-results section."""
     out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, default=str) + "\n"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (out / f"run-{stamp}.json").write_text(text)
-    (out / "latest.json").write_text(text)
+    (out / f"{name}.json").write_text(text)
     rendered = table(result)
-    (out / "latest.md").write_text("# Latest benchmark run\n\n" + rendered)
+    (out / f"{name}.md").write_text("# Latest benchmark run\n\n" + rendered)
     say(rendered)
     if readme and README.exists():
         current = README.read_text()

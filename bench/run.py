@@ -16,14 +16,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import scenarios
+from bench import scenarios, searches
 from bench.env import REPO, BenchEnv
 from bench.fixtures import insert_jobs, make_jobs, reset_all, seed_searches
 from bench.report import machine, summarize, write
 from jobping.settings import WorkerSettings
 
 log = logging.getLogger("bench")
-ALL = ("limit", "noop", "pipeline", "e2e")
+ALL = ("limit", "noop", "pipeline", "e2e", "searches")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -31,6 +31,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--endpoint-url", help="SQS endpoint (default: LocalStack on this host)")
     parser.add_argument("--scenarios", default=",".join(ALL), help="comma-separated subset")
+    parser.add_argument("--only", choices=ALL, help="run this one scenario (= --scenarios NAME)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of limit/no-op/pipeline")
     parser.add_argument("--e2e-rounds", type=int, default=2)
     parser.add_argument("--messages", type=int, default=4000, help="per limit/no-op drain")
@@ -40,6 +41,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--searches", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8, help="WORKER_CONCURRENCY")
+    parser.add_argument(
+        "--search-sizes",
+        default=",".join(str(size) for size in searches.SIZES),
+        help="saved searches of the searches scenario, one drain each (edits at the largest)",
+    )
+    parser.add_argument("--searches-jobs", type=int, default=1000, help="jobs per searches drain")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument(
         "--profile",
@@ -47,7 +54,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="one no-op and one pipeline drain under py-spy; write profiles, not results",
     )
     parser.add_argument("--no-readme", action="store_true", help="leave bench/README.md alone")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.only:
+        args.scenarios = args.only
+    return args
 
 
 def pollers_for(concurrency: int) -> int:
@@ -96,6 +106,8 @@ def run_rounds(env: BenchEnv, args: argparse.Namespace, logdir: Path) -> dict[st
             )
         )  # fmt: skip
         log.info("round %d e2e: %s", index + 1, _brief(rounds["e2e"][-1]))
+    if "searches" in chosen:  # last: it replaces the saved searches the others use
+        rounds["searches"].append(searches.run(env, args, logdir))
     return rounds
 
 
@@ -171,9 +183,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "searches": args.searches,
             "rounds": args.rounds,
             "e2e_rounds": args.e2e_rounds,
+            "search_sizes": args.search_sizes,
+            "searches_jobs": args.searches_jobs,
         },
         "summary": {name: summarize(found) for name, found in rounds.items() if found},
         "rounds": rounds,
     }
-    write(result, args.out, readme=not args.no_readme, say=_say)
+    chosen = [name for name in ALL if name in args.scenarios.split(",")]
+    # A run of some scenarios only leaves the full run's results (and the README's) alone.
+    name = "latest" if len(chosen) == len(ALL) else "latest-" + "-".join(chosen)
+    write(result, args.out, name=name, readme=not args.no_readme and name == "latest", say=_say)
     return 0

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -185,8 +186,12 @@ def worker_drain(
     *,
     concurrency: int,
     profile_to: Path | None = None,
+    after_drain: Callable[[WorkerProcess, JobQueues], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Fill a queue, start `python -m module` on it, time the drain, stop it cleanly."""
+    """Fill a queue, start `python -m module` on it, time the drain, stop it cleanly.
+
+    `after_drain` runs once the drain is timed, before the worker stops; its figures are added.
+    """
     queues = env.new_queues()
     worker = WorkerProcess(
         module,
@@ -204,13 +209,14 @@ def worker_drain(
         end_cpu = drain.cpu[-1][1]
         if profiler is not None:
             stop_profiler(profiler)
+        extra = after_drain(worker, queues) if after_drain is not None else {}
         finished = worker.stop()
     except BaseException:
         worker.kill()
         raise
     finally:
         env.delete_queues(queues)
-    return _worker_figures(worker, finished, drain, end_cpu, len(bodies))
+    return {**_worker_figures(worker, finished, drain, end_cpu, len(bodies)), **extra}
 
 
 def _worker_figures(

@@ -1,221 +1,193 @@
 """Step 3 of the pipeline: which saved searches a job matches, how well, and why.
 
-`SearchIndex.build(searches)` does the per-search work once; `match(job, analysis)` then costs
-one pass over the job's text plus work proportional to the searches it could match, not to
-all searches. Rules:
-
-* Keywords (any one must hit). A keyword that names a taxonomy skill ("k8s", "Go") hits when
-  the skill is in the analysis or in the title, never as a plain word (so "go" does not hit
-  "go-to-market"). Any other keyword hits when its words appear, in order, as whole words of
-  the title or the description (case and punctuation between words ignored). Place of a hit:
-  title > skill > description. A search without keywords is judged on its other criteria.
-* Locations (if any): one must be a case-insensitive substring of the job's location; "remote",
-  "anywhere" or "worldwide" also accept any job whose work mode is remote.
-* Remote only: the work mode must be "remote" ("unknown" does not pass).
-* Minimum salary (yearly): compared with the job's maximum (else minimum), annualized (hour x
-  2080, month x 12), when the currencies agree (a search without a currency takes the job's).
-  Below the minimum excludes; no salary or another currency does not exclude but scores low.
-* Seniority (if any): must include the job's, unless the job's is "unknown" (scores lower).
+The rules and the score are `worker.criteria`'s. `SearchIndex` keeps the searches indexed by
+keyword, skill and hard filter, so `match(job, analysis)` costs one pass over the job's text
+plus work proportional to the searches it could match, not to all searches. The index changes
+in place: `apply` adds, replaces and removes searches at a cost proportional to what changed,
+while other threads keep matching (a read-write lock keeps each match consistent).
 
 Searches over the limits of `worker.model` (which the database enforces where searches are
-written) are skipped with a log line when the index is built, as is any search whose indexing
-fails: one bad search never costs the others their matches.
-
-Score: the weighted mean over the criteria the search sets (keywords 0.5, locations 0.15,
-minimum salary 0.15, remote only 0.1, seniority 0.1), each valued 0..1: keywords
-0.6 x strength of the best hit (title 1, skill 0.8, description 0.5) + 0.4 x share of the
-search's keywords that hit; a salary or seniority that could not be checked 0.25 or 0.5;
-every other criterion that passed 1. A search with no criteria at all scores 0.5.
+written) are skipped with a log line, as is any search whose indexing fails: one bad search
+never costs the others their matches.
 """
 
 from __future__ import annotations
 
 import logging
+import operator
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Final, Literal
+import threading
+import uuid
+from collections.abc import Iterable
+from typing import Any, Final, Literal
 
+from worker.criteria import REMOTE_LOCATIONS, JobFacts, Place, Prepared, evaluate, prepare
 from worker.model import Analysis, JobPosting, Match, SavedSearch, over_limits
-from worker.skills import Taxonomy, load_taxonomy, trie_alternation
+from worker.skills import Taxonomy, load_taxonomy
+from worker.skills import WordScan as _WordScan
 
 log = logging.getLogger(__name__)
 
-Place = Literal["title", "skill", "description"]
-
-W_KEYWORDS: Final = 0.5
-W_LOCATIONS: Final = 0.15
-W_SALARY: Final = 0.15
-W_REMOTE: Final = 0.1
-W_SENIORITY: Final = 0.1
-STRENGTH: Final[dict[Place, float]] = {"title": 1.0, "skill": 0.8, "description": 0.5}
-UNCHECKED_SALARY: Final = 0.25
-UNKNOWN_SENIORITY: Final = 0.5
-NO_CRITERIA: Final = 0.5
-REMOTE_LOCATIONS: Final = frozenset({"remote", "anywhere", "worldwide"})
-ANNUAL_FACTOR: Final = {"year": Decimal(1), "month": Decimal(12), "hour": Decimal(2080)}
-
 _WORD: Final = re.compile(r"\w+")
-_WORD_CHAR: Final = re.compile(r"\w")
+#: New words are scanned by a second, small scan until there are this many (or a quarter of
+#: the main scan's): then both are compiled into one, a cost spread over that many additions.
+_MERGE_AT: Final = 256
+_EMPTY: Final[frozenset[int]] = frozenset()
+_BY_ID: Final = operator.attrgetter("saved_search_id.int")
+_BY_SCORE: Final = operator.attrgetter("score")
+
+Kind = Literal["skill", "word", "phrase", "none"]
 
 
-def normalize_keyword(keyword: str) -> str:
-    """Lower case, single spaces: how keywords are compared and shown in reasons."""
-    return " ".join(keyword.lower().split())
+class _ReadWriteLock:
+    """Any number of readers, or one writer; a waiting writer holds new readers back."""
 
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
 
-@dataclass(frozen=True, slots=True)
-class _Search:
-    """A saved search with its inputs normalized once, at build time."""
+    def acquire_read(self) -> None:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
 
-    search: SavedSearch
-    keywords: tuple[str, ...]
-    locations: tuple[str, ...]
-    seniority: frozenset[str]
-    currency: str | None
+    def release_read(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if not self._readers:
+                self._cond.notify_all()
 
+    def acquire_write(self) -> None:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writing = True
 
-@dataclass(frozen=True, slots=True)
-class _WordScan:
-    """Finds which of a fixed set of words are whole words of a text, as `_WORD` splits it."""
-
-    words: frozenset[str]
-    scan: re.Pattern[str] | None
-
-    @classmethod
-    def of(cls, words: Iterable[str]) -> _WordScan:
-        """A scan for `words` (lower-case runs of word characters)."""
-        vocabulary = frozenset(words)
-        alternation = trie_alternation(sorted(vocabulary)) if vocabulary else "(?!)"  # no match
-        try:
-            # Group 1 is the character before the word: any but lower-case ASCII word characters.
-            scan = re.compile(f"([^a-z0-9_])({alternation})")
-        except (RecursionError, re.error, OverflowError) as error:
-            # The regex nests one group per character of the longest word; the search limits
-            # keep that far below the limit, but if it fails, splitting gives the same answer.
-            log.error("keyword scan not compiled; splitting texts instead: %r", error)
-            scan = None
-        return cls(vocabulary, scan)
-
-    def present(self, lowered: str) -> set[str]:
-        """`self.words & set(_WORD.findall(lowered))`, without splitting the whole text.
-
-        The scan consumes the character before a word instead of testing a lookbehind at every
-        position, so the regex engine skips in C from one candidate to the next. Its class lets
-        non-ASCII letters through too; a match after one is not a whole word, so then the text
-        is split after all.
-        """
-        if self.scan is None:
-            return set(_WORD.findall(lowered)).intersection(self.words)
-        found = self.scan.findall(" " + lowered)  # the space stands for the start of the text
-        if _WORD_CHAR.search("".join([before for before, _ in found])):
-            return set(_WORD.findall(lowered)).intersection(self.words)
-        return {word for _, word in found}
-
-
-@dataclass(frozen=True, slots=True)
-class _JobFacts:
-    """What every search is judged on, computed once per job."""
-
-    analysis: Analysis
-    location: str
-    annual_salary: Decimal | None
+    def release_write(self) -> None:
+        with self._cond:
+            self._writing = False
+            self._cond.notify_all()
 
 
 class SearchIndex:
-    """Saved searches indexed by keyword, skill and hard filter; build once, match many jobs."""
+    """Saved searches indexed by keyword, skill and hard filter; updated in place.
 
-    def __init__(self, searches: Sequence[SavedSearch], taxonomy: Taxonomy) -> None:
-        self._taxonomy = taxonomy
-        self._searches: list[_Search] = []
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._skill_keywords: dict[str, list[str]] = defaultdict(list)
-        self._single_words: dict[str, list[str]] = defaultdict(list)
-        self._phrases: dict[str, list[tuple[str, re.Pattern[str]]]] = defaultdict(list)
-        keywordless: set[int] = set()
-        for search in searches:
-            if (prepared := self._add_search(search)) is None:
-                continue
-            position = len(self._searches)
-            self._searches.append(prepared)
-            for keyword in prepared.keywords:
-                self._postings[keyword].append(position)
-            if not prepared.keywords:
-                keywordless.add(position)
-        # Plain dicts from here on: matching only reads, from any number of threads.
-        self._postings = dict(self._postings)
-        self._skill_keywords = dict(self._skill_keywords)
-        self._single_words = dict(self._single_words)
-        self._phrases = dict(self._phrases)
-        self._words = _WordScan.of([*self._single_words, *self._phrases])
-        self._keywordless = frozenset(keywordless)
-        self._build_filters()
+    Each indexed search has a slot (an int, so set operations stay in C): postings map a
+    keyword to the slots of the searches that list it, and each hard filter is a set of slots.
+    """
 
-    def _build_filters(self) -> None:
-        """Sets of search positions per hard-filter value, so filters cost set operations."""
-        numbered = list(enumerate(self._searches))
-        self._remote_only = frozenset(i for i, p in numbered if p.search.remote_only)
-        self._any_seniority = frozenset(i for i, p in numbered if not p.seniority)
-        self._seniority_ok = {
-            level: self._any_seniority | {i for i, p in numbered if level in p.seniority}
-            for level in {level for _, p in numbered for level in p.seniority}
-        }
-        self._any_location = frozenset(i for i, p in numbered if not p.locations)
-        by_location: dict[str, set[int]] = defaultdict(set)
-        for i, p in numbered:
-            for location in p.locations:
-                by_location[location].add(i)
-        self._by_location = {loc: frozenset(ids) for loc, ids in by_location.items()}
-        self._remote_location = frozenset(
-            i for i, p in numbered if REMOTE_LOCATIONS.intersection(p.locations)
-        )
-
-    def _filter(self, candidates: set[int], job: JobPosting, analysis: Analysis) -> set[int]:
-        """Drop candidates that fail remote-only, seniority or location."""
-        if analysis.work_mode != "remote":
-            candidates -= self._remote_only
-        if analysis.seniority != "unknown":
-            candidates &= self._seniority_ok.get(analysis.seniority, self._any_seniority)
-        located = candidates & self._any_location
-        where = job.location.lower()
-        for location, positions in self._by_location.items():
-            if location in where:
-                located |= candidates & positions
-        if analysis.work_mode == "remote":
-            located |= candidates & self._remote_location
-        return located
+    def __init__(self, searches: Iterable[SavedSearch] = (), taxonomy: Taxonomy | None = None):
+        self._taxonomy = taxonomy or load_taxonomy()
+        self._lock = _ReadWriteLock()
+        self._slots: dict[uuid.UUID, int] = {}
+        self._searches: dict[int, Prepared] = {}
+        self._rejected: dict[uuid.UUID, SavedSearch] = {}  # skipped, as last seen
+        self._next_slot = 0
+        #: Searches added, replaced or removed so far (unchanged ones given again not counted).
+        self.changes_applied = 0
+        # Keywords: how each is found, and which searches list it.
+        self._entries: dict[str, tuple[Kind, str, re.Pattern[str] | None]] = {}
+        self._postings: dict[str, set[int]] = {}
+        self._skill_keywords: dict[str, set[str]] = {}
+        self._single_words: dict[str, set[str]] = {}
+        self._phrases: dict[str, dict[str, re.Pattern[str]]] = {}
+        self._scans = (_WordScan.of(()), _WordScan.of(()))  # (main, recent additions)
+        self._recent_words: set[str] = set()  # words to scan for that the main scan lacks
+        self._scan_stale = False
+        # Hard filters.
+        self._keywordless: set[int] = set()
+        self._remote_only: set[int] = set()
+        self._any_seniority: set[int] = set()
+        self._by_seniority: dict[str, set[int]] = {}
+        self._any_location: set[int] = set()
+        self._by_location: dict[str, set[int]] = {}
+        self._remote_location: set[int] = set()
+        self.apply(searches)
 
     @classmethod
     def build(
-        cls, searches: Sequence[SavedSearch], taxonomy: Taxonomy | None = None
+        cls, searches: Iterable[SavedSearch], taxonomy: Taxonomy | None = None
     ) -> SearchIndex:
         """Index `searches` (the taxonomy decides which keywords are skills)."""
-        return cls(searches, taxonomy or load_taxonomy())
+        return cls(searches, taxonomy)
 
     def __len__(self) -> int:
         return len(self._searches)
 
+    def apply(self, upserts: Iterable[SavedSearch] = (), removals: Iterable[uuid.UUID] = ()) -> int:
+        """Remove the searches `removals` names, then add or replace `upserts` (by id).
+
+        A search given again unchanged costs a comparison. A changed one that cannot be
+        indexed replaces its old version by nothing (logged). Returns how many searches were
+        added, replaced or removed.
+        """
+        self._lock.acquire_write()
+        try:
+            changed = sum(self._remove(search_id) for search_id in removals)
+            changed += sum(self._upsert(search) for search in upserts)
+            if self._scan_stale:
+                self._rescan()
+            self.changes_applied += changed
+            return changed
+        finally:
+            self._lock.release_write()
+
+    def retain(self, keep: set[uuid.UUID]) -> int:
+        """Remove every search whose id is not in `keep`; returns how many."""
+        self._lock.acquire_read()
+        try:
+            gone = [i for i in [*self._slots, *self._rejected] if i not in keep]
+        finally:
+            self._lock.release_read()
+        return self.apply(removals=gone)
+
     def match(self, job: JobPosting, analysis: Analysis) -> list[Match]:
         """Every search `job` passes, best score first (ties by search id)."""
-        hits = self._keyword_hits(job, analysis)
-        by_search: dict[int, dict[str, Place]] = defaultdict(dict)
-        for keyword, place in hits.items():
-            for position in self._postings[keyword]:
-                by_search[position][keyword] = place
-        candidates = self._filter(set(self._keywordless.union(by_search)), job, analysis)
-        facts = _JobFacts(analysis, job.location.lower(), _annual(analysis))
-        matches = [
-            found
-            for position in candidates
-            if (found := _evaluate(self._searches[position], facts, by_search.get(position, {})))
-        ]
-        matches.sort(key=lambda m: (-m.score, m.saved_search_id.int))
+        self._lock.acquire_read()
+        try:
+            hits = self._keyword_hits(job, analysis)
+            by_slot: dict[int, dict[str, Place]] = {}
+            for keyword, place in hits.items():
+                for slot in self._postings.get(keyword, _EMPTY):
+                    by_slot.setdefault(slot, {})[keyword] = place
+            candidates = self._filter(self._keywordless.union(by_slot), job, analysis)
+            facts = JobFacts.of(job.location, analysis)
+            searches = self._searches
+            matches = [
+                found
+                for slot in candidates
+                if (found := evaluate(searches[slot], facts, by_slot.get(slot, {})))
+            ]
+        finally:
+            self._lock.release_read()
+        # Best score first, ties by id: two sorts with keys read in C (the second is stable).
+        matches.sort(key=_BY_ID)
+        matches.sort(key=_BY_SCORE, reverse=True)
         return matches
 
-    def _add_search(self, search: SavedSearch) -> _Search | None:
-        """Prepare `search` and index its new keywords; None (logged) if it is skipped.
+    # -- changes (under the write lock) ------------------------------------------------------
+
+    def _upsert(self, search: SavedSearch) -> bool:
+        slot = self._slots.get(search.id)
+        if slot is not None and self._searches[slot].search == search:
+            return False
+        if self._rejected.get(search.id) == search:
+            return False
+        removed = self._remove(search.id)
+        prepared = self._prepared(search)
+        if prepared is None:
+            self._rejected[search.id] = search
+            return removed
+        self._add(prepared)
+        return True
+
+    def _prepared(self, search: SavedSearch) -> Prepared | None:
+        """`search` normalized, its new keywords registered; None (logged) if it is skipped.
 
         Every byte of a saved search is hostile: one over the limits, or one whose indexing
         fails in any way, is left out, and the index holds every other search.
@@ -223,9 +195,8 @@ class SearchIndex:
         try:
             if problem := over_limits(search):
                 raise ValueError(problem)
-            prepared = _prepare(search)
-            new = [k for k in prepared.keywords if k not in self._postings]
-            added = [(keyword, self._keyword_entry(keyword)) for keyword in new]
+            prepared = prepare(search)
+            added = {k: self._keyword_entry(k) for k in prepared.keywords if k not in self._entries}
         except Exception as error:  # a bad search costs that search only
             log.warning(
                 "saved search skipped: %s",
@@ -233,16 +204,46 @@ class SearchIndex:
                 extra={"saved_search_id": str(search.id), "error_type": type(error).__name__},
             )
             return None
-        for keyword, (kind, key, pattern) in added:
-            if kind == "skill":
-                self._skill_keywords[key].append(keyword)
-            elif kind == "word":
-                self._single_words[key].append(keyword)
-            elif kind == "phrase" and pattern is not None:
-                self._phrases[key].append((keyword, pattern))
+        for keyword, entry in added.items():
+            self._register(keyword, entry)
         return prepared
 
-    def _keyword_entry(self, keyword: str) -> tuple[str, str, re.Pattern[str] | None]:
+    def _add(self, prepared: Prepared) -> None:
+        slot = self._next_slot
+        self._next_slot += 1
+        self._slots[prepared.search.id] = slot
+        self._searches[slot] = prepared
+        for keyword in prepared.keywords:
+            self._postings.setdefault(keyword, set()).add(slot)
+        if not prepared.keywords:
+            self._keywordless.add(slot)
+        if prepared.search.remote_only:
+            self._remote_only.add(slot)
+        _file(slot, prepared.seniority, self._any_seniority, self._by_seniority)
+        _file(slot, prepared.locations, self._any_location, self._by_location)
+        if REMOTE_LOCATIONS.intersection(prepared.locations):
+            self._remote_location.add(slot)
+
+    def _remove(self, search_id: uuid.UUID) -> bool:
+        if self._rejected.pop(search_id, None) is not None:
+            return True
+        slot = self._slots.pop(search_id, None)
+        if slot is None:
+            return False
+        prepared = self._searches.pop(slot)
+        for keyword in prepared.keywords:
+            postings = self._postings[keyword]
+            postings.discard(slot)
+            if not postings:
+                del self._postings[keyword]
+                self._unregister(keyword)
+        for filtered in (self._keywordless, self._remote_only, self._remote_location):
+            filtered.discard(slot)
+        _unfile(slot, prepared.seniority, self._any_seniority, self._by_seniority)
+        _unfile(slot, prepared.locations, self._any_location, self._by_location)
+        return True
+
+    def _keyword_entry(self, keyword: str) -> tuple[Kind, str, re.Pattern[str] | None]:
         """How `keyword` is found: a skill, a single word or a phrase (or never: "none")."""
         skill = self._taxonomy.canonical(keyword)
         words = _WORD.findall(keyword)
@@ -254,6 +255,65 @@ class SearchIndex:
             return "phrase", words[0], _phrase_pattern(words)
         # A keyword without any word characters (and not a skill) can never hit.
         return "none", "", None
+
+    def _register(self, keyword: str, entry: tuple[Kind, str, re.Pattern[str] | None]) -> None:
+        self._entries[keyword] = entry
+        kind, key, pattern = entry
+        if kind == "skill":
+            self._skill_keywords.setdefault(key, set()).add(keyword)
+        elif kind == "word":
+            self._single_words.setdefault(key, set()).add(keyword)
+        elif kind == "phrase" and pattern is not None:
+            self._phrases.setdefault(key, {})[keyword] = pattern
+        if kind in ("word", "phrase") and key not in self._scans[0].words:
+            self._scan_stale |= key not in self._recent_words
+            self._recent_words.add(key)
+
+    def _unregister(self, keyword: str) -> None:
+        # The scans keep the word until they are next compiled: a word nobody lists any more
+        # is found and then ignored (what it hits is looked up in the tables below).
+        kind, key, _ = self._entries.pop(keyword)
+        if kind == "phrase":
+            _drop(self._phrases, key, keyword)
+        elif kind == "word":
+            _drop(self._single_words, key, keyword)
+        elif kind == "skill":
+            _drop(self._skill_keywords, key, keyword)
+
+    def _rescan(self) -> None:
+        """Compile the small scan of recent words again, or merge it into the main one.
+
+        The small scan costs time proportional to the recent words; merging, proportional to
+        all words, happens once per `_MERGE_AT` (or a quarter of all) new words.
+        """
+        main, _ = self._scans
+        words, phrases = self._single_words, self._phrases
+        recent = {word for word in self._recent_words if word in words or word in phrases}
+        if len(recent) >= max(_MERGE_AT, len(main.words) // 4):
+            self._scans = (_WordScan.of(words.keys() | phrases.keys()), _WordScan.of(()))
+            recent = set()
+        else:
+            self._scans = (main, _WordScan.of(recent))
+        self._recent_words = recent
+        self._scan_stale = False
+
+    # -- matching (under the read lock) ------------------------------------------------------
+
+    def _filter(self, candidates: set[int], job: JobPosting, analysis: Analysis) -> set[int]:
+        """Drop candidates that fail remote-only, seniority or location."""
+        if analysis.work_mode != "remote":
+            candidates -= self._remote_only
+        if analysis.seniority != "unknown":
+            level = self._by_seniority.get(analysis.seniority, _EMPTY)
+            candidates = (candidates & self._any_seniority) | (candidates & level)
+        located = candidates & self._any_location
+        where = job.location.lower()
+        for location, slots in self._by_location.items():
+            if location in where:
+                located |= candidates & slots
+        if analysis.work_mode == "remote":
+            located |= candidates & self._remote_location
+        return located
 
     def _keyword_hits(self, job: JobPosting, analysis: Analysis) -> dict[str, Place]:
         hits: dict[str, Place] = {}
@@ -269,14 +329,45 @@ class SearchIndex:
 
     def _word_hits(self, text: str, place: Place, hits: dict[str, Place]) -> None:
         lowered = text.lower()
-        present = self._words.present(lowered)
+        main, recent = self._scans
+        present = main.present(lowered) | recent.present(lowered)
         for word in present.intersection(self._single_words):
             for keyword in self._single_words[word]:
                 hits.setdefault(keyword, place)
         for word in present.intersection(self._phrases):
-            for keyword, phrase in self._phrases[word]:
+            for keyword, phrase in self._phrases[word].items():
                 if keyword not in hits and phrase.search(lowered):
                     hits[keyword] = place
+
+
+def _file(slot: int, values: Iterable[str], anyone: set[int], by: dict[str, set[int]]) -> None:
+    """File `slot` under each of `values`, or under `anyone` when there are none."""
+    empty = True
+    for value in values:
+        by.setdefault(value, set()).add(slot)
+        empty = False
+    if empty:
+        anyone.add(slot)
+
+
+def _drop(table: dict[str, Any], key: str, keyword: str) -> None:
+    """Remove `keyword` from `table[key]` (a set or a dict), and the key once it is empty."""
+    keywords = table[key]
+    if isinstance(keywords, dict):
+        del keywords[keyword]
+    else:
+        keywords.discard(keyword)
+    if not keywords:
+        del table[key]
+
+
+def _unfile(slot: int, values: Iterable[str], anyone: set[int], by: dict[str, set[int]]) -> None:
+    anyone.discard(slot)
+    for value in values:
+        slots = by[value]
+        slots.discard(slot)
+        if not slots:
+            del by[value]
 
 
 def _phrase_pattern(words: list[str]) -> re.Pattern[str]:
@@ -288,78 +379,3 @@ def _phrase_pattern(words: list[str]) -> re.Pattern[str]:
     first = re.escape(words[0])
     rest = "".join(rf"\W+{re.escape(word)}" for word in words[1:])
     return re.compile(rf"{first}(?<!\w{first}){rest}(?!\w)")
-
-
-def _prepare(search: SavedSearch) -> _Search:
-    keywords = dict.fromkeys(k for k in map(normalize_keyword, search.keywords) if k)
-    locations = dict.fromkeys(loc for loc in map(normalize_keyword, search.locations) if loc)
-    seniority = frozenset(s.strip().lower() for s in search.seniority if s.strip())
-    currency = (search.salary_currency or "").strip().upper() or None
-    return _Search(search, tuple(keywords), tuple(locations), seniority, currency)
-
-
-def _annual(analysis: Analysis) -> Decimal | None:
-    amount = analysis.salary_max if analysis.salary_max is not None else analysis.salary_min
-    if amount is None:
-        return None
-    return amount * ANNUAL_FACTOR[analysis.salary_period or "year"]
-
-
-def _evaluate(search: _Search, facts: _JobFacts, hits: dict[str, Place]) -> Match | None:
-    """Apply one search's criteria to a job; None when a hard filter fails."""
-    total = weights = 0.0  # the score is total / weights, a weighted mean
-    reasons: list[str] = []
-    if search.keywords:
-        found = [k for k in search.keywords if k in hits]
-        if not found:
-            return None
-        best = max(STRENGTH[hits[k]] for k in found)
-        total += W_KEYWORDS * (0.6 * best + 0.4 * len(found) / len(search.keywords))
-        weights += W_KEYWORDS
-        reasons.extend(f"keyword: {k} ({hits[k]})" for k in found)
-    if search.locations:
-        where = _location(search, facts)
-        if where is None:
-            return None
-        total, weights = total + W_LOCATIONS, weights + W_LOCATIONS
-        reasons.append(f"location: {where}")
-    if search.search.remote_only:
-        if facts.analysis.work_mode != "remote":
-            return None
-        total, weights = total + W_REMOTE, weights + W_REMOTE
-        reasons.append("remote")
-    if search.search.min_salary is not None:
-        salary = _salary(search.search.min_salary, search.currency, facts)
-        if salary is None:
-            return None
-        total, weights = total + W_SALARY * salary[0], weights + W_SALARY
-        reasons.append(salary[1])
-    if search.seniority:
-        level = facts.analysis.seniority
-        if level != "unknown" and level not in search.seniority:
-            return None
-        value = 1.0 if level != "unknown" else UNKNOWN_SENIORITY
-        total, weights = total + W_SENIORITY * value, weights + W_SENIORITY
-        reasons.append(f"seniority: {level}")
-    score = round(total / weights, 4) if weights else NO_CRITERIA
-    return Match(search.search.id, search.search.user_id, score, tuple(reasons) or ("no criteria",))
-
-
-def _location(search: _Search, facts: _JobFacts) -> str | None:
-    remote = facts.analysis.work_mode == "remote"
-    for location in search.locations:
-        if location in facts.location or (remote and location in REMOTE_LOCATIONS):
-            return location
-    return None
-
-
-def _salary(minimum: Decimal, wanted: str | None, facts: _JobFacts) -> tuple[float, str] | None:
-    """(value, reason) for the minimum-salary criterion; None when the job pays too little."""
-    offered = facts.analysis.salary_currency
-    if facts.annual_salary is None:
-        return UNCHECKED_SALARY, "salary not stated"
-    if wanted is not None and wanted != offered:
-        return UNCHECKED_SALARY, f"salary in {offered or 'unknown currency'}"
-    if facts.annual_salary < minimum:
-        return None
-    return 1.0, f"salary ≥ {minimum:f} {wanted or offered or ''}".rstrip()

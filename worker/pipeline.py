@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from psycopg_pool import PoolClosed
 
@@ -19,9 +18,9 @@ from jobping.aws import make_client
 from jobping.messages import PROCESS_JOB, JobMessage
 from worker.analyze import Analyzer, RuleAnalyzer
 from worker.errors import PermanentError
-from worker.match import SearchIndex
 from worker.notify import LogNotifier, NotificationSender, Notifier, SesNotifier
-from worker.store import load_job, load_searches, persist, searches_version
+from worker.searches import SearchCache
+from worker.store import load_job, persist
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -32,41 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[JobMessage], None]
-
-
-class SearchCache:
-    """The saved-search index, rebuilt only when the active searches change.
-
-    The fingerprint query (count, newest update) runs at most every `check_interval_s`, so a
-    new or edited search is seen within that time without a query per job.
-    """
-
-    def __init__(self, check_interval_s: float = 5.0) -> None:
-        self._interval = check_interval_s
-        self._lock = threading.Lock()
-        self._index = SearchIndex.build([])
-        self._version: tuple[Any, ...] | None = None
-        self._checked_at = float("-inf")
-
-    def get(self, conn: Any) -> SearchIndex:
-        """The current index, refreshed from `conn` when due and changed."""
-        with self._lock:
-            now = time.monotonic()
-            if now - self._checked_at >= self._interval:
-                version = searches_version(conn)
-                if version != self._version:
-                    self._rebuild(conn, version)
-                self._checked_at = now
-            return self._index
-
-    def _rebuild(self, conn: Any, version: tuple[Any, ...]) -> None:
-        # The index skips (and logs) any search it cannot use, so one bad search costs only
-        # its own matches, never the rebuild.
-        self._index = SearchIndex.build(load_searches(conn))
-        self._version = version
-        log.info(
-            "saved searches loaded", extra={"searches": version[0], "indexed": len(self._index)}
-        )
 
 
 class JobPipeline:

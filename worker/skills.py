@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
+
+log = logging.getLogger(__name__)
 
 #: Extra context rules for exact terms that are also common words or letters. Each value is
 #: appended after the term: lookaheads for what may not follow, lookbehinds (which include the
@@ -45,6 +49,7 @@ _SEPARATOR_UNIT: Final = r"[\s\-]+"
 #: the scan fast; it lets other word characters through ("é"), so matches are checked.
 _SCAN_START: Final = r"[^a-z0-9_.]"
 _WORD_CHAR: Final = re.compile(r"\w")
+_WORD: Final = re.compile(r"\w+")
 
 
 def normalize_term(term: str) -> str:
@@ -102,6 +107,46 @@ class Taxonomy:
     def canonical(self, term: str) -> str | None:
         """The canonical skill a term names (any alias, any case), or None."""
         return self.terms.get(normalize_term(term))
+
+
+@dataclass(frozen=True, slots=True)
+class WordScan:
+    """Finds which of a fixed set of words are whole words of a text, as `\\w+` splits it."""
+
+    words: frozenset[str]
+    scan: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> WordScan:
+        """A scan for `words` (lower-case runs of word characters)."""
+        vocabulary = frozenset(words)
+        alternation = trie_alternation(sorted(vocabulary)) if vocabulary else "(?!)"  # no match
+        try:
+            # Group 1 is the character before the word: any but lower-case ASCII word characters.
+            scan = re.compile(f"([^a-z0-9_])({alternation})")
+        except (RecursionError, re.error, OverflowError) as error:
+            # The regex nests one group per character of the longest word; the search limits
+            # keep that far below the limit, but if it fails, splitting gives the same answer.
+            log.error("keyword scan not compiled; splitting texts instead: %r", error)
+            scan = None
+        return cls(vocabulary, scan)
+
+    def present(self, lowered: str) -> set[str]:
+        """`self.words & set(re.findall(r"\\w+", lowered))`, without splitting the whole text.
+
+        The scan consumes the character before a word instead of testing a lookbehind at every
+        position, so the regex engine skips in C from one candidate to the next. Its class lets
+        non-ASCII letters through too; a match after one is not a whole word, so then the text
+        is split after all.
+        """
+        if not self.words:
+            return set()
+        if self.scan is None:
+            return set(_WORD.findall(lowered)).intersection(self.words)
+        found = self.scan.findall(" " + lowered)  # the space stands for the start of the text
+        if _WORD_CHAR.search("".join([before for before, _ in found])):
+            return set(_WORD.findall(lowered)).intersection(self.words)
+        return {word for _, word in found}
 
 
 def trie_alternation(terms: list[str]) -> str:

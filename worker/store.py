@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
-from worker.model import Analysis, JobPosting, Match, Notification, SavedSearch
+from worker.model import Analysis, JobPosting, Match, Notification
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -95,7 +95,7 @@ WITH job AS (
     ON CONFLICT (user_id, job_id) DO NOTHING
     RETURNING n.id, n.user_id, n.saved_search_id
 )
-SELECT c.current, r.id, r.user_id, r.email, r.name, r.saved_search_id
+SELECT c.current, r.id, r.user_id, r.email, r.name, r.saved_search_id::text
 FROM (SELECT EXISTS (SELECT FROM job) AS current) c
 LEFT JOIN LATERAL (
     SELECT n.id, n.user_id, u.email, u.name, n.saved_search_id
@@ -103,12 +103,6 @@ LEFT JOIN LATERAL (
         SELECT u.email, u.name FROM users u WHERE u.id = n.user_id LIMIT 1
     ) u
 ) r ON true"""
-
-_LOAD_SEARCHES = """
-SELECT id, user_id, keywords, locations, remote_only, min_salary, salary_currency, seniority
-FROM saved_searches WHERE active ORDER BY id"""
-
-_SEARCHES_VERSION = "SELECT count(*), max(updated_at) FROM saved_searches WHERE active"
 
 
 def load_job(conn: Conn, job_id: uuid.UUID) -> JobPosting | None:
@@ -133,29 +127,6 @@ def load_job(conn: Conn, job_id: uuid.UUID) -> JobPosting | None:
     )
 
 
-def searches_version(conn: Conn) -> tuple[Any, ...]:
-    """A cheap fingerprint of the active saved searches (count, newest update)."""
-    row = conn.execute(_SEARCHES_VERSION).fetchone()
-    return tuple(row) if row else ()
-
-
-def load_searches(conn: Conn) -> list[SavedSearch]:
-    """Every active saved search."""
-    return [
-        SavedSearch(
-            id=row[0],
-            user_id=row[1],
-            keywords=tuple(row[2]),
-            locations=tuple(row[3]),
-            remote_only=row[4],
-            min_salary=row[5],
-            salary_currency=row[6].strip() if row[6] else None,
-            seniority=tuple(row[7]),
-        )
-        for row in conn.execute(_LOAD_SEARCHES)
-    ]
-
-
 @dataclass(frozen=True, slots=True)
 class Persisted:
     """What `persist` did: whether the job's version was current, and whom to notify."""
@@ -176,6 +147,9 @@ def persist(
     `content_hash` is no longer the stored one (a newer version was stored since it was read)
     is not written at all.
     """
+    # Per match: one pass, its id as text once (also the key back from the notifications,
+    # so no UUID is hashed in Python), its score rounded once.
+    given = {str(m.saved_search_id): (m, _score(m.score)) for m in matches}
     params: dict[str, Any] = {
         "job_id": job.job_id,
         "content_hash": job.content_hash,
@@ -189,39 +163,36 @@ def persist(
         "salary_period": analysis.salary_period,
         "matches": json.dumps(
             [
-                {
-                    "search_id": str(m.saved_search_id),
-                    "score": _score(m.score),
-                    "reasons": m.reasons,
-                }
-                for m in matches
+                {"search_id": search_id, "score": score, "reasons": m.reasons}
+                for search_id, (m, score) in given.items()
             ],
             ensure_ascii=False,
         ),
         "channel": channel,
     }
-    by_search = {m.saved_search_id: m for m in matches}
     rows = conn.execute(_PERSIST, params).fetchall()
     return Persisted(
         current=bool(rows[0][0]),
         notifications=[
-            _notification(job, by_search[row[5]], row[1:]) for row in rows if row[1] is not None
+            _notification(job, *given[row[5]], row) for row in rows if row[1] is not None
         ],
     )
 
 
-def _notification(job: JobPosting, match: Match, row: tuple[Any, ...]) -> Notification:
+def _notification(
+    job: JobPosting, match: Match, score: float, row: tuple[Any, ...]
+) -> Notification:
     return Notification(
-        id=row[0],
-        user_id=row[1],
-        email=row[2],
-        name=row[3],
+        id=row[1],
+        user_id=row[2],
+        email=row[3],
+        name=row[4],
         job_id=job.job_id,
         saved_search_id=match.saved_search_id,
         title=job.title,
         company=job.company,
         url=job.url,
-        score=_score(match.score),
+        score=score,
         reasons=match.reasons,
     )
 

@@ -20,6 +20,7 @@ EXPECTED_TABLES = {
     "job_analyses",
     "users",
     "saved_searches",
+    "saved_search_deletions",
     "matches",
     "notifications",
     "source_state",

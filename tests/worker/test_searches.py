@@ -13,10 +13,11 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
+from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from jobping.db import open_pool
@@ -31,8 +32,12 @@ from tests.worker.test_pipeline import (
     make_pipeline,
     message,
 )
+from worker.analyze import RuleAnalyzer
 from worker.match import SearchIndex, _WordScan
 from worker.model import MAX_SEARCHES_PER_USER, SavedSearch
+from worker.notify import NotificationSender
+from worker.pipeline import JobPipeline
+from worker.searches import SearchCache
 
 USER = uuid.UUID(int=7)
 GOOD = SavedSearch(id=uuid.UUID(int=1), user_id=uuid.UUID(int=8), keywords=("kubernetes",))
@@ -254,3 +259,68 @@ def test_two_searches_added_at_once_cannot_pass_the_limit_together(db: str) -> N
     with psycopg.connect(db) as conn:
         count = conn.execute("SELECT count(*) FROM saved_searches").fetchone()
     assert count == (MAX_SEARCHES_PER_USER,)
+
+
+class _CountingCursor(psycopg.Cursor[TupleRow]):
+    """Records every statement its connection runs (`Connection.execute` goes through it)."""
+
+    statements: ClassVar[list[str]] = []
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        type(self).statements.append(str(query))
+        return super().execute(query, *args, **kwargs)
+
+
+def _statements_for_one_job(pool: ConnectionPool, url: str, job_id: uuid.UUID) -> tuple[int, int]:
+    """(statements run, matches written) for one delivery of `job_id`, results reset first."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE matches, notifications, job_analyses")
+    cache = SearchCache(check_interval_s=3600)
+    sender = NotificationSender(pool, RecordingNotifier())
+    pipeline = JobPipeline(pool, RuleAnalyzer(), sender, searches=cache)
+    with pool.connection() as conn:
+        cache.get(conn)  # the first look loads every search; none is due during the job
+    _CountingCursor.statements.clear()
+    pipeline(message(job_id))
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM matches").fetchone()
+    assert row is not None
+    return len(_CountingCursor.statements), row[0]
+
+
+def test_a_job_costs_the_same_statements_however_many_searches_match(db: str) -> None:
+    job_id = insert_job(db)
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"])
+    kwargs = {"autocommit": True, "cursor_factory": _CountingCursor}
+    with ConnectionPool(db, kwargs=kwargs, min_size=1, max_size=1, open=True) as pool:
+        one = _statements_for_one_job(pool, db, job_id)
+        with psycopg.connect(db) as conn:  # 300 more matching searches across 60 more users
+            conn.execute(
+                "INSERT INTO users (email) SELECT 'u' || n || '@example.com' "
+                "FROM generate_series(1, 60) n"
+            )
+            conn.execute(
+                "INSERT INTO saved_searches (user_id, name, keywords) "
+                "SELECT u.id, 's' || n, '{python}' FROM users u, generate_series(1, 5) n "
+                "WHERE u.email LIKE 'u%%'"
+            )
+        many = _statements_for_one_job(pool, db, job_id)
+    # Read the job, write analysis + matches + notifications, record the sends' outcomes.
+    assert one == (3, 1)
+    assert many == (3, 301)
+
+
+def test_a_salary_floor_of_nan_costs_only_its_search(
+    db: str, pool: ConnectionPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # numeric(12, 2) stores 'NaN', and comparing a salary with it raises in Python: every job
+    # with a salary would have failed against this one search.
+    caplog.set_level(logging.WARNING, logger="worker.match")
+    job_id = insert_job(db)  # its description states a salary in EUR
+    insert_search(db, "ana@example.com", "k8s", keywords=["kubernetes"], min_salary=50_000)
+    insert_search(db, "eve@example.com", "nan", keywords=["kubernetes"], min_salary="NaN")
+    notifier = RecordingNotifier()
+    make_pipeline(pool, notifier)(message(job_id))
+    assert [n.email for n in notifier.sent] == ["ana@example.com"]
+    skipped = [r for r in caplog.records if r.getMessage().startswith("saved search skipped")]
+    assert len(skipped) == 1
