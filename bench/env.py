@@ -1,8 +1,8 @@
 """What every scenario runs against: an SQS endpoint, the embedded Postgres, fresh queues.
 
-`BenchEnv` starts LocalStack's SQS on this host (`../shared/tools/localstack-host`) unless
-`--endpoint-url` names another endpoint or one already answers, and stops it afterwards only if
-it started it. Postgres is an `EmbeddedPostgres` in a temporary directory, removed afterwards.
+`BenchEnv` starts LocalStack's SQS on this host (`bench/localstack.py`) unless `--endpoint-url`
+names another endpoint or one already answers, and stops it afterwards only if it started it.
+Postgres is an `EmbeddedPostgres` in a temporary directory, removed afterwards.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench import localstack
 from jobping.aws import make_client
 from jobping.local.postgres import EmbeddedPostgres
 from jobping.local.queues import JobQueues, QueueSettings, create_job_queues
@@ -31,18 +31,6 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _localstack_host() -> Path:
-    """Where `shared/tools/localstack-host` is: beside the clone, or beside a worktree's parent.
-
-    `JOBPING_LOCALSTACK_HOST` names another path.
-    """
-    if named := os.environ.get("JOBPING_LOCALSTACK_HOST"):
-        return Path(named)
-    candidates = [base / "shared" / "tools" / "localstack-host" for base in REPO.parents[:2]]
-    return next((path for path in candidates if path.exists()), candidates[0])
-
-
-LOCALSTACK_HOST = _localstack_host()
 LOCALSTACK_PORT = 4566
 REGION = "us-east-1"
 APP_USER, APP_PASSWORD = "jobping_bench", "bench-only-password"  # a throwaway server's role
@@ -50,20 +38,12 @@ APP_USER, APP_PASSWORD = "jobping_bench", "bench-only-password"  # a throwaway s
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_localstack/health", timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 @dataclass
 class BenchEnv:
     """The SQS endpoint and database of one benchmark run."""
 
     endpoint_url: str | None = None
-    started_localstack: bool = False
+    localstack: subprocess.Popen[bytes] | None = None
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="jobping-bench-")))
     postgres: EmbeddedPostgres | None = None
     database_url: str = ""
@@ -75,7 +55,7 @@ class BenchEnv:
         os.environ.pop("AWS_PROFILE", None)
         if self.endpoint_url is None:
             self.endpoint_url = f"http://127.0.0.1:{LOCALSTACK_PORT}"
-            if not _answers(self.endpoint_url):
+            if not localstack.answers(self.endpoint_url):
                 self._start_localstack()
         self.postgres = EmbeddedPostgres(self.workdir / "pg" / "data")
         self.postgres.start()
@@ -84,17 +64,9 @@ class BenchEnv:
         self.sqs = make_client("sqs", self.aws, max_pool_connections=32)
 
     def _start_localstack(self) -> None:
-        # localstack-core 4.14 builds its TLS certificate with a pyOpenSSL API that newer
-        # pyOpenSSL releases removed, and it cannot start then; a certificate that exists
-        # already is used as it is, so the harness provides one.
         cert = self.workdir / "localstack-cert.pem"
         write_self_signed_pem(cert)
-        subprocess.run(
-            [str(LOCALSTACK_HOST), "start", str(LOCALSTACK_PORT)],
-            check=True,
-            env={**os.environ, "CUSTOM_SSL_CERT_PATH": str(cert)},
-        )
-        self.started_localstack = True
+        self.localstack = localstack.start(LOCALSTACK_PORT, cert)
 
     def stop(self) -> None:
         """Stop what `start` started and remove the temporary directory."""
@@ -102,8 +74,8 @@ class BenchEnv:
             if self.postgres is not None:
                 self.postgres.stop("immediate")
         finally:
-            if self.started_localstack:
-                subprocess.run([str(LOCALSTACK_HOST), "stop"], check=False)
+            if self.localstack is not None:
+                localstack.stop(self.localstack)
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     @property
