@@ -21,11 +21,11 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
-from jobping.workmode import WorkMode
+from jobping.vocabulary import SalaryPeriod, WorkMode
 from scanner.config import JobPingSource as JobPingConfig
 from scanner.html import tidy_text
 from scanner.http import Fetcher, Validators, ValidatorStore
-from scanner.model import NormalizedJob, SalaryPeriod
+from scanner.model import NormalizedJob
 from scanner.sources.base import (
     FetchOutcome,
     SkipListing,
