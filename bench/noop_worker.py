@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from jobping.logs import configure
 from jobping.settings import WorkerSettings, load
-from worker.main import install_signal_handlers, serve
+from jobping.signals import install_signal_handlers
+from worker.main import serve
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -32,7 +33,7 @@ def main() -> int:
     """Run like `worker.main.main`, with the no-op registry."""
     settings = load(WorkerSettings, "bench.noop_worker")
     configure(settings.log_level, settings.log_format)
-    return serve(settings, build_handlers, install_signal_handlers())
+    return serve(settings, build_handlers, install_signal_handlers("worker"))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """`python -m worker`: wire settings, clients, the pool, handlers and the consumer, then run.
 
-Everything is built once here and passed in. Signals are handled here only: the first
-SIGTERM/SIGINT sets the stop event (the consumer drains and this returns 0), a second one
-exits at once.
+Everything is built once here and passed in. Signals are handled here only, by
+`jobping.signals`: the first SIGTERM/SIGINT sets the stop event (the consumer drains and this
+returns 0), a second one exits at once.
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
 import threading
 from collections.abc import Callable, Mapping
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from jobping.envvars import ECS_AGENT_URI
 from jobping.settings import WorkerSettings, load
+from jobping.signals import install_signal_handlers
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -40,26 +39,10 @@ def main() -> int:
     from jobping.logs import configure  # noqa: PLC0415  # after settings: fast exit 2
 
     configure(settings.log_level, settings.log_format)
-    stop = install_signal_handlers()
+    stop = install_signal_handlers("worker")
     from worker.pipeline import build_handlers  # noqa: PLC0415  # the pipeline's heavy imports
 
     return serve(settings, build_handlers, stop)
-
-
-def install_signal_handlers() -> threading.Event:
-    """First SIGTERM/SIGINT sets the returned event; a second exits the process at once."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            # No logging here: the logging lock may be held by the code this interrupted.
-            os.write(2, f"worker: second signal {signum}, exiting now\n".encode())
-            os._exit(128 + signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return stop
 
 
 def serve(

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +298,67 @@ def test_loop_scans_repeatedly_until_sigterm(
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert [s["enqueued"] for s in summaries] == [2, 0, 0]
+
+
+def test_dry_run_names_new_and_changed_jobs_and_the_waiting_outbox_and_writes_nothing(
+    scanner: Scanner, moto_server: MotoServer, queues: JobQueues, db: str
+) -> None:
+    scanner.board("acme", jobs_of(3))
+    scanner.scan()
+    assert sorted(scanner.queued()) == ["job-0", "job-1", "job-2"]
+    with psycopg.connect(db) as conn:  # job-0's message is not sent yet
+        conn.execute("UPDATE jobs SET enqueued_at = NULL WHERE external_id = 'job-0'")
+    board = jobs_of(4)
+    board[1]["title"] = "Staff Engineer 1"
+    scanner.board("acme", board)
+    result = subprocess.run(
+        [sys.executable, "-m", "scanner", "--dry-run"],
+        env=_scanner_env(moto_server, queues, db, scanner.sources),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["external_id"], line["reason"]) for line in lines] == [
+        ("job-1", "changed"),
+        ("job-3", "new"),
+        ("job-0", "outbox"),
+    ]
+    assert lines[0]["title"] == "Staff Engineer 1"
+    with psycopg.connect(db) as conn:
+        stored = conn.execute("SELECT external_id, title FROM jobs ORDER BY external_id")
+        assert stored.fetchall() == [(f"job-{i}", f"Engineer {i}") for i in range(3)]
+    assert _outbox_size(db) == 1
+    assert scanner.queued() == []
+
+
+def test_a_second_sigterm_stops_a_scan_at_once(
+    http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str
+) -> None:
+    http_server.route("/slow.json", Reply(body=json.dumps(jobs_of(1)), delay=60))
+    sources = [{"type": "jobping", "name": "jobping:slow", "url": http_server.url + "/slow.json"}]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner"],
+        env=_scanner_env(moto_server, queues, db, sources),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not http_server.requests_to("/slow.json") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http_server.requests_to("/slow.json"), "the scan never reached the board"
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert proc.poll() is None  # the first signal lets the scan finish
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 128 + signal.SIGTERM  # not after the board's 60 s
+        stdout, stderr = proc.communicate()
+    finally:
+        proc.kill()
+    assert stdout == ""  # no summary: the scan never finished
+    assert f"scanner: second signal {signal.SIGTERM.value}, exiting now" in stderr.splitlines()
+    assert _outbox_size(db) == 0
