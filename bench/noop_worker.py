@@ -3,7 +3,8 @@
 `python -m bench.noop_worker` (from the repository root) is `python -m worker` with the handler
 registry `{"noop": lambda message: None}`: the same settings, logging, signal handling and
 `worker.main.serve` wiring (clients, pool, consumer, health server), through `serve`'s
-`build_handlers` seam. Only the pipeline's imports and work are left out.
+`build_handlers` seam. Only the pipeline's work is left out (its modules load with
+`worker.main`, as in `python -m worker`).
 """
 
 from __future__ import annotations
