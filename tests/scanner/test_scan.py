@@ -250,19 +250,23 @@ def _scanner_env(
     }
 
 
-def test_dry_run_prints_what_would_be_enqueued_and_writes_nothing(
-    http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str, sqs: Any
-) -> None:
-    http_server.route("/acme.json", Reply(body=json.dumps(jobs_of(3))))
-    sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
-    result = subprocess.run(
+def _dry_run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "scanner", "--dry-run"],
-        env=_scanner_env(moto_server, queues, db, sources),
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_dry_run_prints_what_would_be_enqueued_and_writes_nothing(
+    http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str, sqs: Any
+) -> None:
+    http_server.route("/acme.json", Reply(body=json.dumps(jobs_of(3))))
+    sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
+    result = _dry_run(_scanner_env(moto_server, queues, db, sources))
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(line["external_id"], line["reason"]) for line in lines] == [
@@ -311,14 +315,7 @@ def test_dry_run_names_new_and_changed_jobs_and_the_waiting_outbox_and_writes_no
     board = jobs_of(4)
     board[1]["title"] = "Staff Engineer 1"
     scanner.board("acme", board)
-    result = subprocess.run(
-        [sys.executable, "-m", "scanner", "--dry-run"],
-        env=_scanner_env(moto_server, queues, db, scanner.sources),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _dry_run(_scanner_env(moto_server, queues, db, scanner.sources))
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(line["external_id"], line["reason"]) for line in lines] == [
