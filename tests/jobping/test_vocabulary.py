@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any, LiteralString
 
 import psycopg
 import pytest
@@ -20,16 +21,23 @@ SALARY_COLUMNS = [
     (table, column) for table in ("jobs", "job_analyses") for column in ("salary_min", "salary_max")
 ]
 
+_CHECKS_ON_COLUMN = """
+SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+WHERE c.contype = 'c' AND c.conrelid = %s::regclass AND a.attname = %s"""
+_NUMERIC_TYPE = """
+SELECT numeric_precision, numeric_scale FROM information_schema.columns
+WHERE table_schema = 'public' AND table_name = %s AND column_name = %s"""
+
+
+def _rows(url: str, query: LiteralString, table: str, column: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, (table, column)).fetchall()
+
 
 def _allowed_values(url: str, table: str, column: str) -> set[str]:
     """The values the CHECK constraint on `table.column` lists (`column IN ('a', 'b')`)."""
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c "
-            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) "
-            "WHERE c.contype = 'c' AND c.conrelid = %s::regclass AND a.attname = %s",
-            (table, column),
-        ).fetchall()
+    rows = _rows(url, _CHECKS_ON_COLUMN, table, column)
     assert len(rows) == 1, rows
     return set(re.findall(r"'(\w+)'::text", rows[0][0]))
 
@@ -46,14 +54,7 @@ def test_the_database_accepts_exactly_the_salary_periods(db: str, table: str, co
 
 @pytest.mark.parametrize(("table", "column"), SALARY_COLUMNS)
 def test_the_largest_salary_fits_every_salary_column(db: str, table: str, column: str) -> None:
-    with psycopg.connect(db) as conn:
-        row = conn.execute(
-            "SELECT numeric_precision, numeric_scale FROM information_schema.columns "
-            "WHERE table_schema = 'public' AND table_name = %s AND column_name = %s",
-            (table, column),
-        ).fetchone()
-    assert row is not None
-    precision, scale = row
+    ((precision, scale),) = _rows(db, _NUMERIC_TYPE, table, column)
     largest_stored = Decimal(10) ** (precision - scale) - Decimal(10) ** -scale
     assert largest_stored >= MAX_SALARY
     assert MAX_SALARY.quantize(Decimal(10) ** -scale) == MAX_SALARY

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 import pytest
@@ -205,14 +205,7 @@ def test_scanner_process_exit_codes_and_summary(
 
     def run(source_list: list[dict[str, Any]] | str) -> subprocess.CompletedProcess[str]:
         value = source_list if isinstance(source_list, str) else json.dumps(source_list)
-        return subprocess.run(
-            [sys.executable, "-m", "scanner"],
-            env={**env, "SCANNER_SOURCES": value},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return _run_scanner({**env, "SCANNER_SOURCES": value})
 
     ok = run(sources)
     assert ok.returncode == 0, ok.stderr
@@ -250,15 +243,29 @@ def _scanner_env(
     }
 
 
-def _dry_run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scanner", "--dry-run"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _run_scanner(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    """`python -m scanner` with `options`, to its end."""
+    args = [sys.executable, "-m", "scanner", *options]
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _start_scanner(
+    env: dict[str, str], *options: str, stderr: IO[str] | int = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
+    """`python -m scanner` with `options`, started; its stdout is a pipe."""
+    args = [sys.executable, "-m", "scanner", *options]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+
+
+def _dry_run(env: dict[str, str]) -> list[dict[str, str]]:
+    """The lines `python -m scanner --dry-run` prints; it must exit 0."""
+    result = _run_scanner(env, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def _reasons(lines: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [(line["external_id"], line["reason"]) for line in lines]
 
 
 def test_dry_run_prints_what_would_be_enqueued_and_writes_nothing(
@@ -266,14 +273,8 @@ def test_dry_run_prints_what_would_be_enqueued_and_writes_nothing(
 ) -> None:
     http_server.route("/acme.json", Reply(body=json.dumps(jobs_of(3))))
     sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
-    result = _dry_run(_scanner_env(moto_server, queues, db, sources))
-    assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(line["external_id"], line["reason"]) for line in lines] == [
-        ("job-0", "new"),
-        ("job-1", "new"),
-        ("job-2", "new"),
-    ]
+    lines = _dry_run(_scanner_env(moto_server, queues, db, sources))
+    assert _reasons(lines) == [("job-0", "new"), ("job-1", "new"), ("job-2", "new")]
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM source_state").fetchone() == (0,)
@@ -290,13 +291,8 @@ def test_loop_scans_repeatedly_until_sigterm(
 ) -> None:
     http_server.route("/acme.json", Reply(body=json.dumps(jobs_of(2))))
     sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scanner", "--loop", "--interval", "0.3"],
-        env=_scanner_env(moto_server, queues, db, sources),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    env = _scanner_env(moto_server, queues, db, sources)
+    proc = _start_scanner(env, "--loop", "--interval", "0.3")
     assert proc.stdout is not None
     summaries = [json.loads(proc.stdout.readline()) for _ in range(3)]
     proc.send_signal(signal.SIGTERM)
@@ -315,14 +311,8 @@ def test_dry_run_names_new_and_changed_jobs_and_the_waiting_outbox_and_writes_no
     board = jobs_of(4)
     board[1]["title"] = "Staff Engineer 1"
     scanner.board("acme", board)
-    result = _dry_run(_scanner_env(moto_server, queues, db, scanner.sources))
-    assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(line["external_id"], line["reason"]) for line in lines] == [
-        ("job-1", "changed"),
-        ("job-3", "new"),
-        ("job-0", "outbox"),
-    ]
+    lines = _dry_run(_scanner_env(moto_server, queues, db, scanner.sources))
+    assert _reasons(lines) == [("job-1", "changed"), ("job-3", "new"), ("job-0", "outbox")]
     assert lines[0]["title"] == "Staff Engineer 1"
     with psycopg.connect(db) as conn:
         stored = conn.execute("SELECT external_id, title FROM jobs ORDER BY external_id")
@@ -332,17 +322,12 @@ def test_dry_run_names_new_and_changed_jobs_and_the_waiting_outbox_and_writes_no
 
 
 def test_a_second_sigterm_stops_a_scan_at_once(
-    http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str
+    http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str, tmp_path: Path
 ) -> None:
     http_server.route("/slow.json", Reply(body=json.dumps(jobs_of(1)), delay=60))
     sources = [{"type": "jobping", "name": "jobping:slow", "url": http_server.url + "/slow.json"}]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scanner"],
-        env=_scanner_env(moto_server, queues, db, sources),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with (tmp_path / "stderr").open("w") as stderr:  # a file: a pipe nobody reads could fill
+        proc = _start_scanner(_scanner_env(moto_server, queues, db, sources), stderr=stderr)
     try:
         deadline = time.monotonic() + 60
         while not http_server.requests_to("/slow.json") and time.monotonic() < deadline:
@@ -353,9 +338,10 @@ def test_a_second_sigterm_stops_a_scan_at_once(
         assert proc.poll() is None  # the first signal lets the scan finish
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 128 + signal.SIGTERM  # not after the board's 60 s
-        stdout, stderr = proc.communicate()
+        stdout, _ = proc.communicate()
     finally:
         proc.kill()
     assert stdout == ""  # no summary: the scan never finished
-    assert f"scanner: second signal {signal.SIGTERM.value}, exiting now" in stderr.splitlines()
+    lines = (tmp_path / "stderr").read_text().splitlines()
+    assert f"scanner: second signal {signal.SIGTERM.value}, exiting now" in lines
     assert _outbox_size(db) == 0
