@@ -6,7 +6,7 @@ Defined here once; the migrations' CHECK constraints and column types say the sa
 * Work mode: ``remote``, ``hybrid``, ``onsite``, or ``unknown`` when nothing says (how a mode is
   read from a board or a text is `jobping.workmode`).
 * Salary period: ``year``, ``month``, ``hour`` (``None`` when there is no salary).
-* Salary amounts: non-negative and at most `MAX_SALARY`, in cents.
+* Salary amounts: non-negative and at most `MAX_SALARY`.
 """
 
 from __future__ import annotations
