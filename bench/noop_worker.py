@@ -3,7 +3,8 @@
 `python -m bench.noop_worker` (from the repository root) is `python -m worker` with the handler
 registry `{"noop": lambda message: None}`: the same settings, logging, signal handling and
 `worker.main.serve` wiring (clients, pool, consumer, health server), through `serve`'s
-`build_handlers` seam. Only the pipeline's imports and work are left out.
+`build_handlers` seam. Only the pipeline's work is left out (its modules load with
+`worker.main`, as in `python -m worker`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from jobping.logs import configure
 from jobping.settings import WorkerSettings, load
-from worker.main import install_signal_handlers, serve
+from jobping.signals import install_signal_handlers
+from worker.main import serve
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -32,7 +34,7 @@ def main() -> int:
     """Run like `worker.main.main`, with the no-op registry."""
     settings = load(WorkerSettings, "bench.noop_worker")
     configure(settings.log_level, settings.log_format)
-    return serve(settings, build_handlers, install_signal_handlers())
+    return serve(settings, build_handlers, install_signal_handlers("worker"))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Work mode: the one vocabulary for "is this job remote", shared by the scanner and the worker.
+"""Work mode: how "is this job remote" is decided, the same way by the scanner and the worker.
 
-A job's work mode is ``remote``, ``hybrid``, ``onsite`` or ``unknown``. It is decided, in order:
+A job's work mode (`jobping.vocabulary.WorkMode`: ``remote``, ``hybrid``, ``onsite`` or
+``unknown``) is decided, in order:
 
 1. from the board's structured value (Ashby's and Lever's `workplaceType`, a Greenhouse
    "Workplace type" custom field, JobPing's `work_mode`), read with `from_board` by the scanner
@@ -15,10 +16,9 @@ Every word list lives here and nowhere else.
 from __future__ import annotations
 
 import re
-from typing import Final, Literal, get_args
+from typing import Final, Literal
 
-WorkMode = Literal["remote", "hybrid", "onsite", "unknown"]
-WORK_MODES: Final[tuple[WorkMode, ...]] = get_args(WorkMode)
+from jobping.vocabulary import WorkMode
 
 #: Structured values boards use, compared with everything but letters removed, lower case.
 _BOARD_VALUES: Final[dict[str, WorkMode]] = {

@@ -24,6 +24,7 @@ from typing import Final
 
 import httpx
 
+from jobping import __version__
 from scanner.body import BodyError, read_body
 from scanner.deadline import Deadline
 from scanner.netguard import OriginPolicy, Refused, Resolver, system_resolver
@@ -36,8 +37,7 @@ __all__ += ["MAX_BODY_BYTES", "USER_AGENT", "RetryPolicy", "Timeouts", "Validato
 
 log = logging.getLogger(__name__)
 
-JOBPING_VERSION: Final = "0.1.0"
-USER_AGENT: Final = f"JobPing/{JOBPING_VERSION} (+https://github.com/jobping/jobping)"
+USER_AGENT: Final = f"JobPing/{__version__} (+https://github.com/jobping/jobping)"
 #: Largest body accepted from a board, counted after decompression. The scanner task has
 #: 512 MiB. `json.loads` of a hostile document costs up to ~34 bytes of Python objects per
 #: byte (measured with tracemalloc: `[{}],` repeated; real board JSON costs 2-4, feedparser's

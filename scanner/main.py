@@ -1,7 +1,8 @@
 """`python -m scanner`: one scan (or `--loop`), then a JSON summary line on stdout.
 
 Exit codes: 0 every source fine, 1 some source failed (or messages could not be enqueued),
-2 bad configuration.
+2 bad configuration. Signals as in the worker (`jobping.signals`): the first SIGTERM/SIGINT lets
+the scan under way finish and ends `--loop`, a second one exits at once (128 + the signal).
 """
 
 from __future__ import annotations
@@ -9,22 +10,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from jobping import logs, settings
 from jobping.aws import count_requests, make_client
 from jobping.db import ConnectOptions, conninfo_for, open_pool
+from jobping.signals import install_signal_handlers
 from scanner.config import SourcesConfigError, load_sources
 from scanner.http import Fetcher
 from scanner.http import make_client as make_http_client
 from scanner.outbox import Outbox
 from scanner.scan import ScanSummary, SourceStats, fetch_source, run_scan, would_enqueue
 from scanner.sources import Source, build_source
-from scanner.store import DbValidatorStore
+from scanner.store import DbValidatorStore, stored_hashes, waiting_jobs
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -62,28 +62,22 @@ def dry_run(sources: Sequence[Source], fetcher: Fetcher, pool: ConnectionPool) -
         if isinstance(outcome, SourceStats):  # the source failed; already logged
             failed = True
             continue
-        keys = [job.external_id for job in outcome.jobs]
         with pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT source, external_id, content_hash FROM jobs "
-                "WHERE source = %s AND external_id = ANY(%s)",
-                (source.name, keys),
-            )
-            stored = {(row[0], row[1]): row[2] for row in rows}
+            stored = stored_hashes(conn, source.name, [job.external_id for job in outcome.jobs])
         for line in would_enqueue(outcome.jobs, stored):
-            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            _print_line(line)
     with pool.connection() as conn:
-        for row in conn.execute(
-            "SELECT source, external_id, title FROM jobs "
-            "WHERE enqueued_at IS NULL ORDER BY updated_at"
-        ):
-            sys.stdout.write(
-                json.dumps(
-                    {"source": row[0], "external_id": row[1], "title": row[2], "reason": "outbox"}
-                )
-                + "\n"
-            )
+        waiting = waiting_jobs(conn)
+    for job in waiting:
+        _print_line(
+            {"source": job.source, "external_id": job.external_id, "title": job.title,
+             "reason": "outbox"}
+        )  # fmt: skip
     return EXIT_SOURCE_FAILED if failed else EXIT_OK
+
+
+def _print_line(record: dict[str, str]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def scan_once(config: ScannerSettings, sources: Sequence[Source], pool: ConnectionPool) -> int:
@@ -116,15 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The schema is the `migrate` step's job (it runs before this container, as the owner):
     # this process logs in as a role that may not change it.
     conninfo = conninfo_for(config, secrets)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        if stop.is_set():  # a second signal: exit at once
-            raise SystemExit(128 + signum)
-        stop.set()  # the first: finish this scan, then stop
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, on_signal)
+    stop = install_signal_handlers("scanner")  # the first: finish this scan, then stop
     options = ConnectOptions.from_settings(config)  # the same bounds as the worker's connections
     with open_pool(conninfo, size=2, name="scanner", options=options) as pool:
         if args.dry_run:

@@ -25,16 +25,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final
 
-from jobping.workmode import WORK_MODES, WorkMode, remote_flag
+from jobping.vocabulary import MAX_SALARY, SALARY_PERIODS, WORK_MODES, SalaryPeriod, WorkMode
+from jobping.workmode import remote_flag
 
-SalaryPeriod = Literal["year", "month", "hour"]
-SALARY_PERIODS: Final[frozenset[str]] = frozenset(get_args(SalaryPeriod))
 #: Bumped when the canonical document changes shape, so old and new hashes never collide.
 HASH_VERSION: Final = 1
-#: Largest salary the database column (numeric(12, 2)) holds.
-MAX_SALARY: Final = Decimal("9999999999.99")
 _CENT: Final = Decimal("0.01")
 #: Longest value kept per one-line field, in characters: the queue message's limits. A longer
 #: title, company or location is cut; a longer key is an error (cutting it could merge two

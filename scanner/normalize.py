@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from jobping import workmode
-from scanner.model import SalaryPeriod
+from jobping.vocabulary import SalaryPeriod
 
 _PERIODS: Final[dict[str, SalaryPeriod]] = {
     "year": "year", "yearly": "year", "annual": "year", "annually": "year", "1 year": "year",

@@ -60,6 +60,14 @@ ORDER BY updated_at, id
 LIMIT %s
 FOR UPDATE SKIP LOCKED"""
 
+_WAITING = """
+SELECT id, source, external_id, title, company, location, url
+FROM jobs WHERE enqueued_at IS NULL
+ORDER BY updated_at, id"""
+_STORED_HASHES = """
+SELECT source, external_id, content_hash FROM jobs
+WHERE source = %s AND external_id = ANY(%s)"""
+
 _GET_VALIDATORS = "SELECT etag, last_modified FROM source_state WHERE source = %s"
 _PUT_VALIDATORS = """
 INSERT INTO source_state (source, etag, last_modified, checked_at) VALUES (%s, %s, %s, now())
@@ -196,6 +204,19 @@ def mark_enqueued(conn: Conn, job_ids: Sequence[uuid.UUID]) -> None:
     """Take `job_ids` out of the outbox."""
     if job_ids:
         conn.execute("UPDATE jobs SET enqueued_at = now() WHERE id = ANY(%s)", (list(job_ids),))
+
+
+def waiting_jobs(conn: Conn) -> list[OutboxJob]:
+    """Every job in the outbox, oldest change first, without claiming any (for `--dry-run`)."""
+    return [OutboxJob(*row) for row in conn.execute(_WAITING)]
+
+
+def stored_hashes(
+    conn: Conn, source: str, external_ids: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """The stored content hash of each of `source`'s listings named in `external_ids`."""
+    rows = conn.execute(_STORED_HASHES, (source, list(external_ids)))
+    return {(row[0], row[1]): row[2] for row in rows}
 
 
 def outbox_size(conn: Conn) -> int:

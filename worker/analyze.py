@@ -1,7 +1,7 @@
 """Step 2 of the pipeline: what a job asks for (skills, seniority, work mode, salary).
 
-`RuleAnalyzer` is the default: deterministic, no network, a few hundred microseconds for a
-5 KB description. Every regex is compiled once at import; skills come from one scan with the
+`RuleAnalyzer` is the default: deterministic and without network calls, so it is cheap enough
+to run on every job. Every regex is compiled once at import; skills come from one scan with the
 taxonomy's combined regex (see `worker.skills`).
 """
 
@@ -12,15 +12,8 @@ from decimal import Decimal
 from typing import Final, Protocol
 
 from jobping import workmode
-from worker.model import (
-    MAX_SALARY,
-    MAX_SKILLS,
-    Analysis,
-    JobPosting,
-    SalaryPeriod,
-    Seniority,
-    WorkMode,
-)
+from jobping.vocabulary import MAX_SALARY, SalaryPeriod, WorkMode
+from worker.model import MAX_SKILLS, Analysis, JobPosting, Seniority
 from worker.salary import parse_salary, period_of
 from worker.skills import Taxonomy, load_taxonomy
 

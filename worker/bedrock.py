@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from worker.model import SENIORITIES, WORK_MODES, Analysis, JobPosting
+from jobping.vocabulary import WORK_MODES
+from worker.model import SENIORITIES, Analysis, JobPosting
 from worker.skills import load_taxonomy
 
 if TYPE_CHECKING:

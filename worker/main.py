@@ -1,8 +1,10 @@
 """`python -m worker`: wire settings, clients, the pool, handlers and the consumer, then run.
 
-Everything is built once here and passed in. Signals are handled here only: the first
-SIGTERM/SIGINT sets the stop event (the consumer drains and this returns 0), a second one
-exits at once.
+Everything is built once here and passed in, and everything wired is imported above.
+`python -m worker` loads the settings before it imports this module (see `worker/__main__.py`),
+so a bad setting exits 2 before these imports (boto3, psycopg, the pipeline) load. Signals are
+handled here only, by `jobping.signals`: the first SIGTERM/SIGINT sets the stop event (the
+consumer drains and this returns 0), a second one exits at once.
 """
 
 from __future__ import annotations
@@ -10,56 +12,47 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
 import threading
 from collections.abc import Callable, Mapping
-from types import FrameType
 from typing import TYPE_CHECKING
 
+from psycopg_pool import ConnectionPool
+
+from jobping.aws import count_requests, make_client
+from jobping.db import ConnectOptions, conninfo_for, open_pool
 from jobping.envvars import ECS_AGENT_URI
-from jobping.settings import WorkerSettings, load
+from jobping.logs import configure
+from jobping.settings import WorkerSettings
+from jobping.signals import install_signal_handlers
+from worker import pipeline
+from worker.backoff import Backoff
+from worker.consumer import Consumer, Handler
+from worker.gate import DependencyGate, OutagePolicy
+from worker.health import DatabaseProbe, HealthServer, pool_warmup
+from worker.metrics import Metrics, StdoutWriter
+from worker.protection import TaskProtection
+from worker.sqs import SqsQueue
 
 if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
-    from psycopg_pool import ConnectionPool
-
-    from worker.backoff import Backoff
-    from worker.consumer import Consumer, Handler
-    from worker.gate import DependencyGate, OutagePolicy
+    from mypy_boto3_sqs import SQSClient  # type stubs: not in the image
 
 log = logging.getLogger(__name__)
 
-BuildHandlers = Callable[[WorkerSettings, "ConnectionPool"], Mapping[str, "Handler"]]
+BuildHandlers = Callable[[WorkerSettings, ConnectionPool], Mapping[str, Handler]]
 #: Exit code when running handlers did not finish within WORKER_DRAIN_SECONDS.
 EXIT_UNCLEAN_DRAIN = 1
 
 
-def main() -> int:
-    """Run the worker until SIGTERM/SIGINT; 0 after a clean drain, 2 on bad configuration."""
-    settings = load(WorkerSettings, "worker")
-    from jobping.logs import configure  # noqa: PLC0415  # after settings: fast exit 2
+def main(settings: WorkerSettings) -> int:
+    """Run the worker until SIGTERM/SIGINT; 0 after a clean drain.
 
+    Args:
+        settings: the worker's settings, loaded (and a bad one refused with exit 2) by
+            `python -m worker` before it imported this module.
+    """
     configure(settings.log_level, settings.log_format)
-    stop = install_signal_handlers()
-    from worker.pipeline import build_handlers  # noqa: PLC0415  # the pipeline's heavy imports
-
-    return serve(settings, build_handlers, stop)
-
-
-def install_signal_handlers() -> threading.Event:
-    """First SIGTERM/SIGINT sets the returned event; a second exits the process at once."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            # No logging here: the logging lock may be held by the code this interrupted.
-            os.write(2, f"worker: second signal {signum}, exiting now\n".encode())
-            os._exit(128 + signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return stop
+    stop = install_signal_handlers("worker")
+    return serve(settings, pipeline.build_handlers, stop)
 
 
 def serve(
@@ -83,11 +76,6 @@ def serve(
         pool_timeout: seconds a handler waits for a database connection before failing.
         outage: probe intervals and hand-back visibility while the database is down.
     """
-    from jobping.aws import count_requests, make_client  # noqa: PLC0415  # boto3 and psycopg load here, lazily
-    from jobping.db import ConnectOptions, conninfo_for, open_pool  # noqa: PLC0415
-    from worker.gate import DependencyGate  # noqa: PLC0415
-    from worker.health import DatabaseProbe, pool_warmup  # noqa: PLC0415
-
     concurrency = settings.worker_concurrency
     pollers = pollers or max(1, math.ceil(concurrency / settings.worker_batch_size))
     sqs = make_client(
@@ -133,11 +121,6 @@ def _consumer(
     backoff: Backoff | None,
     gate: DependencyGate,
 ) -> Consumer:
-    from worker.consumer import Consumer  # noqa: PLC0415
-    from worker.metrics import Metrics, StdoutWriter  # noqa: PLC0415
-    from worker.protection import TaskProtection  # noqa: PLC0415
-    from worker.sqs import SqsQueue  # noqa: PLC0415
-
     return Consumer(
         SqsQueue(sqs, str(settings.job_queue_url)),
         handlers,
@@ -156,8 +139,6 @@ def _consumer(
 
 
 def _run(consumer: Consumer, gate: DependencyGate, port: int, stop: threading.Event) -> int:
-    from worker.health import HealthServer  # noqa: PLC0415
-
     # Liveness is the consumer's own loops only; the database is readiness (see worker.health).
     health = HealthServer(port, consumer.liveness, gate.readiness)
     health.start()

@@ -1,13 +1,11 @@
 """Plain data types of the job pipeline: what analysis reads, produces, and matching returns.
 
-Vocabularies (also the values the database stores):
-
-* Seniority, roughly by rung: ``intern``, ``junior``, ``mid``, ``senior``, ``staff``,
-  ``principal``, ``lead``, ``manager``, ``director``; ``unknown`` when nothing in the title says.
-  ``lead`` is a technical/team lead; ``manager`` a people manager (engineering manager and the
-  like, not product or project managers); ``director`` covers director, head of, VP and C-level.
-* Work mode: ``remote``, ``hybrid``, ``onsite``, or ``unknown`` (see `jobping.workmode`).
-* Salary period: ``year``, ``month``, ``hour`` (``None`` when there is no salary).
+Seniority, the worker's own vocabulary (also the values the database stores), roughly by rung:
+``intern``, ``junior``, ``mid``, ``senior``, ``staff``, ``principal``, ``lead``, ``manager``,
+``director``; ``unknown`` when nothing in the title says. ``lead`` is a technical/team lead;
+``manager`` a people manager (engineering manager and the like, not product or project
+managers); ``director`` covers director, head of, VP and C-level. Work mode, salary period and
+the salary bound are the scanner's too, defined in `jobping.vocabulary`.
 """
 
 from __future__ import annotations
@@ -19,9 +17,7 @@ from typing import Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# Re-exported: the work-mode vocabulary is defined once, in jobping.workmode.
-from jobping.workmode import WORK_MODES as WORK_MODES  # noqa: PLC0414 (re-export)
-from jobping.workmode import WorkMode as WorkMode  # noqa: PLC0414 (re-export)
+from jobping.vocabulary import MAX_SALARY, SalaryPeriod, WorkMode
 
 Seniority = Literal[
     "intern",
@@ -35,12 +31,8 @@ Seniority = Literal[
     "director",
     "unknown",
 ]
-SalaryPeriod = Literal["year", "month", "hour"]
-
 SENIORITIES: Final[tuple[Seniority, ...]] = get_args(Seniority)
 
-#: Largest salary amount accepted anywhere (keeps absurd parses and model output out).
-MAX_SALARY: Final = Decimal(1_000_000_000)
 #: Most skills one analysis may list (the bundled taxonomy has fewer).
 MAX_SKILLS: Final = 500
 

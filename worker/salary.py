@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
-from worker.model import SalaryPeriod
+from jobping.vocabulary import SalaryPeriod
 
 _SYMBOLS: Final[dict[str, str]] = {
     "US$": "USD", "$": "USD", "CA$": "CAD", "C$": "CAD", "AU$": "AUD", "A$": "AUD",

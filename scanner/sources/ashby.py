@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jobping import workmode
+from jobping.vocabulary import WorkMode
 from scanner.config import AshbySource as AshbyConfig
 from scanner.html import html_to_text, tidy_text
 from scanner.model import NormalizedJob
@@ -94,7 +95,7 @@ def _external_id(job: dict[str, Any]) -> str:
     return segment
 
 
-def _work_mode(job: dict[str, Any]) -> workmode.WorkMode:
+def _work_mode(job: dict[str, Any]) -> WorkMode:
     """`workplaceType` (`OnSite`, `Hybrid`, `Remote`), else remote if `isRemote` is true."""
     mode = workmode.from_board(job.get("workplaceType"))
     return "remote" if mode == "unknown" and job.get("isRemote") is True else mode

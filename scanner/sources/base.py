@@ -159,14 +159,11 @@ def as_object(listing: Any) -> dict[str, Any]:
     return listing
 
 
-class JsonBoard:
-    """A board whose API answers one JSON document listing every job (Greenhouse, Lever, Ashby).
+class ConfiguredSource:
+    """A `Source` built from its entry in the sources file, which gives its name and deadline.
 
-    Subclasses give the endpoint (`url`), where the listings are in the document
-    (`listings_key`: a member name, or None for a bare list) and how to `normalize` one.
+    Subclasses narrow `config` to their entry's type (`config: RssConfig`).
     """
-
-    listings_key: str | None = None
 
     def __init__(self, config: Any) -> None:
         self.config = config
@@ -180,6 +177,16 @@ class JsonBoard:
     def deadline_seconds(self) -> float:
         """Total time one fetch may take."""
         return float(self.config.deadline_seconds)
+
+
+class JsonBoard(ConfiguredSource):
+    """A board whose API answers one JSON document listing every job (Greenhouse, Lever, Ashby).
+
+    Subclasses give the endpoint (`url`), where the listings are in the document
+    (`listings_key`: a member name, or None for a bare list) and how to `normalize` one.
+    """
+
+    listings_key: str | None = None
 
     @property
     def url(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jobping import workmode
+from jobping.vocabulary import WorkMode
 from scanner.config import GreenhouseSource as GreenhouseConfig
 from scanner.html import html_to_text, unescape_html
 from scanner.model import NormalizedJob
@@ -66,7 +67,7 @@ def _workplace_fields(job: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(label, value) for label, value in fields if "workplace" in label or "remote" in label]
 
 
-def _work_mode(job: dict[str, Any]) -> workmode.WorkMode:
+def _work_mode(job: dict[str, Any]) -> WorkMode:
     """The mode a workplace custom field states ("Hybrid", "Remote - US", or a true "Remote")."""
     for label, value in _workplace_fields(job):
         if value is True and "remote" in label:

@@ -21,12 +21,13 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
-from jobping.workmode import WorkMode
+from jobping.vocabulary import SalaryPeriod, WorkMode
 from scanner.config import JobPingSource as JobPingConfig
 from scanner.html import tidy_text
 from scanner.http import Fetcher, Validators, ValidatorStore
-from scanner.model import NormalizedJob, SalaryPeriod
+from scanner.model import NormalizedJob
 from scanner.sources.base import (
+    ConfiguredSource,
     FetchOutcome,
     SkipListing,
     SourceError,
@@ -61,21 +62,10 @@ class JobPingListing(BaseModel):
     salary_period: SalaryPeriod | None = None
 
 
-class JobPingFile:
+class JobPingFile(ConfiguredSource):
     """A list of jobs in JobPing's format, read from a file or fetched from a URL."""
 
-    def __init__(self, config: JobPingConfig) -> None:
-        self.config = config
-
-    @property
-    def name(self) -> str:
-        """The configured source name."""
-        return self.config.name
-
-    @property
-    def deadline_seconds(self) -> float:
-        """Total time one fetch may take."""
-        return self.config.deadline_seconds
+    config: JobPingConfig
 
     def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
         """Read the file or fetch the URL (conditionally either way) and validate the jobs."""

@@ -22,7 +22,14 @@ from scanner.html import html_to_text
 from scanner.http import Fetcher, ValidatorStore
 from scanner.model import NormalizedJob
 from scanner.normalize import from_struct_time, remote_from_text
-from scanner.sources.base import FetchOutcome, MalformedBody, SkipListing, get, normalize_all
+from scanner.sources.base import (
+    ConfiguredSource,
+    FetchOutcome,
+    MalformedBody,
+    SkipListing,
+    get,
+    normalize_all,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +37,10 @@ _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, tex
 _LOCATION_KEYS = ("location", "job_location", "region")
 
 
-class Feed:
+class Feed(ConfiguredSource):
     """One RSS or Atom feed of job listings."""
 
-    def __init__(self, config: RssConfig) -> None:
-        self.config = config
-
-    @property
-    def name(self) -> str:
-        """The configured source name."""
-        return self.config.name
-
-    @property
-    def deadline_seconds(self) -> float:
-        """Total time one fetch may take."""
-        return self.config.deadline_seconds
+    config: RssConfig
 
     def fetch(self, fetcher: Fetcher, store: ValidatorStore) -> FetchOutcome:
         """Fetch the feed (conditionally) and normalize its entries."""

@@ -8,6 +8,7 @@ from email.utils import format_datetime
 import pytest
 from local_http import LocalServer, Reply
 
+import jobping
 from scanner.http import (
     USER_AGENT,
     Fetcher,
@@ -30,7 +31,7 @@ def test_user_agent_and_accept_encoding_are_sent(
 
     (seen,) = http_server.requests_to("/board")
     assert seen.headers["user-agent"] == USER_AGENT
-    assert USER_AGENT.startswith("JobPing/")
+    assert USER_AGENT.startswith(f"JobPing/{jobping.__version__} ")
     assert USER_AGENT.endswith("(+https://github.com/jobping/jobping)")
     assert seen.headers["accept"] == "application/json"
 

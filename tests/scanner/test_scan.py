@@ -12,8 +12,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 import pytest
@@ -204,14 +205,7 @@ def test_scanner_process_exit_codes_and_summary(
 
     def run(source_list: list[dict[str, Any]] | str) -> subprocess.CompletedProcess[str]:
         value = source_list if isinstance(source_list, str) else json.dumps(source_list)
-        return subprocess.run(
-            [sys.executable, "-m", "scanner"],
-            env={**env, "SCANNER_SOURCES": value},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return _run_scanner({**env, "SCANNER_SOURCES": value})
 
     ok = run(sources)
     assert ok.returncode == 0, ok.stderr
@@ -249,26 +243,38 @@ def _scanner_env(
     }
 
 
+def _run_scanner(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    """`python -m scanner` with `options`, to its end."""
+    args = [sys.executable, "-m", "scanner", *options]
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _start_scanner(
+    env: dict[str, str], *options: str, stderr: IO[str] | int = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
+    """`python -m scanner` with `options`, started; its stdout is a pipe."""
+    args = [sys.executable, "-m", "scanner", *options]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+
+
+def _dry_run(env: dict[str, str]) -> list[dict[str, str]]:
+    """The lines `python -m scanner --dry-run` prints; it must exit 0."""
+    result = _run_scanner(env, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def _reasons(lines: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [(line["external_id"], line["reason"]) for line in lines]
+
+
 def test_dry_run_prints_what_would_be_enqueued_and_writes_nothing(
     http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str, sqs: Any
 ) -> None:
     http_server.route("/acme.json", Reply(body=json.dumps(jobs_of(3))))
     sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
-    result = subprocess.run(
-        [sys.executable, "-m", "scanner", "--dry-run"],
-        env=_scanner_env(moto_server, queues, db, sources),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(line["external_id"], line["reason"]) for line in lines] == [
-        ("job-0", "new"),
-        ("job-1", "new"),
-        ("job-2", "new"),
-    ]
+    lines = _dry_run(_scanner_env(moto_server, queues, db, sources))
+    assert _reasons(lines) == [("job-0", "new"), ("job-1", "new"), ("job-2", "new")]
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM source_state").fetchone() == (0,)
@@ -285,15 +291,57 @@ def test_loop_scans_repeatedly_until_sigterm(
 ) -> None:
     http_server.route("/acme.json", Reply(body=json.dumps(jobs_of(2))))
     sources = [{"type": "jobping", "name": "jobping:acme", "url": http_server.url + "/acme.json"}]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scanner", "--loop", "--interval", "0.3"],
-        env=_scanner_env(moto_server, queues, db, sources),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    env = _scanner_env(moto_server, queues, db, sources)
+    proc = _start_scanner(env, "--loop", "--interval", "0.3")
     assert proc.stdout is not None
     summaries = [json.loads(proc.stdout.readline()) for _ in range(3)]
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert [s["enqueued"] for s in summaries] == [2, 0, 0]
+
+
+def test_dry_run_names_new_and_changed_jobs_and_the_waiting_outbox_and_writes_nothing(
+    scanner: Scanner, moto_server: MotoServer, queues: JobQueues, db: str
+) -> None:
+    scanner.board("acme", jobs_of(3))
+    scanner.scan()
+    assert sorted(scanner.queued()) == ["job-0", "job-1", "job-2"]
+    with psycopg.connect(db) as conn:  # job-0's message is not sent yet
+        conn.execute("UPDATE jobs SET enqueued_at = NULL WHERE external_id = 'job-0'")
+    board = jobs_of(4)
+    board[1]["title"] = "Staff Engineer 1"
+    scanner.board("acme", board)
+    lines = _dry_run(_scanner_env(moto_server, queues, db, scanner.sources))
+    assert _reasons(lines) == [("job-1", "changed"), ("job-3", "new"), ("job-0", "outbox")]
+    assert lines[0]["title"] == "Staff Engineer 1"
+    with psycopg.connect(db) as conn:
+        stored = conn.execute("SELECT external_id, title FROM jobs ORDER BY external_id")
+        assert stored.fetchall() == [(f"job-{i}", f"Engineer {i}") for i in range(3)]
+    assert _outbox_size(db) == 1
+    assert scanner.queued() == []
+
+
+def test_a_second_sigterm_stops_a_scan_at_once(
+    http_server: LocalServer, moto_server: MotoServer, queues: JobQueues, db: str, tmp_path: Path
+) -> None:
+    http_server.route("/slow.json", Reply(body=json.dumps(jobs_of(1)), delay=60))
+    sources = [{"type": "jobping", "name": "jobping:slow", "url": http_server.url + "/slow.json"}]
+    with (tmp_path / "stderr").open("w") as stderr:  # a file: a pipe nobody reads could fill
+        proc = _start_scanner(_scanner_env(moto_server, queues, db, sources), stderr=stderr)
+    try:
+        deadline = time.monotonic() + 60
+        while not http_server.requests_to("/slow.json") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http_server.requests_to("/slow.json"), "the scan never reached the board"
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert proc.poll() is None  # the first signal lets the scan finish
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 128 + signal.SIGTERM  # not after the board's 60 s
+        stdout, _ = proc.communicate()
+    finally:
+        proc.kill()
+    assert stdout == ""  # no summary: the scan never finished
+    lines = (tmp_path / "stderr").read_text().splitlines()
+    assert f"scanner: second signal {signal.SIGTERM.value}, exiting now" in lines
+    assert _outbox_size(db) == 0

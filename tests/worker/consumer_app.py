@@ -32,10 +32,11 @@ from typing import TYPE_CHECKING
 from jobping.logs import configure
 from jobping.messages import JobMessage
 from jobping.settings import WorkerSettings, load
+from jobping.signals import install_signal_handlers
 from worker.backoff import Backoff
 from worker.errors import PermanentError, RetryableError
 from worker.gate import OutagePolicy
-from worker.main import install_signal_handlers, serve
+from worker.main import serve
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -119,7 +120,7 @@ def main() -> int:
     """Like `worker.main.main`, with the test handlers and a short test backoff."""
     settings = load(WorkerSettings, "consumer_app")
     configure(settings.log_level, settings.log_format)
-    stop = install_signal_handlers()
+    stop = install_signal_handlers("worker")
     backoff = Backoff(base=_env("BACKOFF_BASE", "1"), cap=_env("BACKOFF_CAP", "2"))
     defaults = OutagePolicy()
     outage = OutagePolicy(

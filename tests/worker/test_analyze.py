@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from jobping.vocabulary import WORK_MODES
 from worker.analyze import RULES_ANALYZER, RuleAnalyzer, detect_seniority, detect_work_mode
-from worker.model import WORK_MODES, Analysis, JobPosting
+from worker.model import Analysis, JobPosting
 from worker.skills import load_taxonomy
 
 ANALYZER = RuleAnalyzer()

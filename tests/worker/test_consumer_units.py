@@ -1,16 +1,12 @@
-"""Unit tests of the consumer's parts: backoff, batched deletes, EMF lines, leases, settings."""
+"""Unit tests of the consumer's parts: backoff, batched deletes, EMF lines, leases."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -24,8 +20,6 @@ from worker.heartbeat import Leases
 from worker.metrics import Metrics
 from worker.slots import Slots
 from worker.sqs import Received
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _message(n: int) -> Received:
@@ -273,20 +267,3 @@ def test_dlq_attributes_carry_the_reason_and_keep_room_for_the_originals() -> No
     assert attributes[ORIGINAL_MESSAGE_ID]["StringValue"] == "m1"
     assert attributes[RECEIVE_COUNT] == {"DataType": "Number", "StringValue": "2"}
     assert len(attributes[REASON]["StringValue"]) == 1024
-
-
-def test_missing_queue_url_exits_2_with_one_line() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "JOB_QUEUE_URL"}
-    env["DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"
-    result = subprocess.run(
-        [sys.executable, "-m", "worker"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == ["worker: missing setting JOB_QUEUE_URL: required"]
-    assert result.stdout == ""

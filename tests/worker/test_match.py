@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jobping.vocabulary import WORK_MODES
 from worker.analyze import RuleAnalyzer
 from worker.match import SearchIndex
-from worker.model import SENIORITIES, WORK_MODES, Analysis, JobPosting, Match, SavedSearch
+from worker.model import SENIORITIES, Analysis, JobPosting, Match, SavedSearch
 from worker.skills import load_taxonomy
 
 USER = uuid.UUID(int=7)
