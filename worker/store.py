@@ -38,7 +38,7 @@ FROM jobs WHERE id = %s"""
 #   index was built is skipped). Each search, and each recipient at the end, is looked up by
 #   primary key in a LATERAL subquery: the plan psycopg prepares is generic, sized for the
 #   100 rows Postgres assumes `json_to_recordset` returns, and a plain join then hash-joined
-#   a scan of every saved search and every user for each job (PG CPU per job -13%);
+#   a scan of every saved search and every user for each job;
 # * `stale`: matches of searches that no longer match, for a job whose content changed;
 # * `upserted`: the matches, rewritten only if score or reasons differ;
 # * `notified`: one notification per user and job, for the user's best-scoring search, written
