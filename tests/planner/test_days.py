@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from jobping.planner.load import Scan, ServiceRate, scan_times
-from jobping.planner.report import first_job_latencies, scans_back_at_min, small_scans_at_max
-from jobping.planner.scenario import simulate_stack
-from jobping.planner.sim import SimResult
-from jobping.planner.stackmodel import StackModel
+from devtools.planner.load import Scan, ServiceRate, scan_times
+from devtools.planner.report import first_job_latencies, scans_back_at_min, small_scans_at_max
+from devtools.planner.scenario import simulate_stack
+from devtools.planner.sim import SimResult
+from devtools.planner.stackmodel import StackModel
 
 LOADS = (100_000, 1_000_000)
 SEEDS = (1, 2, 3)

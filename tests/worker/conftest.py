@@ -22,9 +22,9 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from devtools.local.moto import MotoServer
+from devtools.local.postgres import EmbeddedPostgres
 from jobping.db import open_pool
-from jobping.local.moto import MotoServer
-from jobping.local.postgres import EmbeddedPostgres
 from jobping.settings import AwsSettings, WorkerSettings
 from tests.worker.consumer_app import SCHEMA, build_handlers
 from tests.worker.faults import TcpProxy

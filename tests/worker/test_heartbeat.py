@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from devtools.local.queues import JobQueues
 from jobping.db import connect
-from jobping.local.queues import JobQueues
 from jobping.messages import JobMessage
 from tests.faultmatrix import FaultMatrix, FaultRow, drain_dlq
 from tests.worker.conftest import (

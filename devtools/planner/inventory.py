@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from jobping.planner.services import of_type
+from devtools.planner.services import of_type
 
 DEFAULT_IMAGES_KEPT = 10
 

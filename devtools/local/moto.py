@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobping.local.postgres import free_port
+from devtools.local.postgres import free_port
 
 
 def answers(url: str) -> bool:

@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from jobping.planner import metricmath
-from jobping.planner.stackmodel import AlarmDef, MetricRef, PolicyDef, Query, Step
+from devtools.planner import metricmath
+from devtools.planner.stackmodel import AlarmDef, MetricRef, PolicyDef, Query, Step
 
 OK, ALARM, INSUFFICIENT_DATA = "OK", "ALARM", "INSUFFICIENT_DATA"
 EXTRA_RANGE = 2

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 if TYPE_CHECKING:
-    from jobping.local.run import RunResult
+    from devtools.local.run import RunResult
 
 TOP_MATCHES = 3
 

@@ -20,16 +20,16 @@ from pathlib import Path
 import psycopg
 import yaml
 
+from devtools import REPO_ROOT
+from devtools.local.moto import answers as moto_answers
+from devtools.local.postgres import EmbeddedPostgres, free_port
+from devtools.local.queues import JobQueues, create_job_queues
+from devtools.local.seed import seed
 from jobping.aws import make_client
-from jobping.local.moto import answers as moto_answers
-from jobping.local.postgres import EmbeddedPostgres, free_port
-from jobping.local.queues import JobQueues, create_job_queues
-from jobping.local.seed import seed
 from jobping.migrate import migrate
 from jobping.queueconfig import QueueSettings, parse_queue_settings
 from jobping.settings import AwsSettings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 QUEUE_NAME = "jobping-dev-jobs"
 DB_NAME, DB_USER, DB_PASSWORD = "jobping", "jobping", "jobping-local"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}

@@ -24,10 +24,10 @@ import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from devtools.local.report import print_summary, query_results
+from devtools.local.system import LOCAL_CREDENTIALS, LocalState, LocalSystem
 from jobping import ops
 from jobping.aws import make_client
-from jobping.local.report import print_summary, query_results
-from jobping.local.system import LOCAL_CREDENTIALS, LocalState, LocalSystem
 from jobping.settings import AwsSettings
 
 DRAIN_TIMEOUT_S = 600
@@ -61,10 +61,10 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 @contextmanager
 def sample_boards(root: Path) -> Iterator[Path]:
-    """Serve the scanner's sample boards (`python -m scanner.samples`); yields the sources file."""
+    """Serve the scanner's sample boards (`python -m devtools.samples`); yields the sources file."""
     sources = root / "sources.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scanner.samples", "--sources-out", str(sources)],
+        [sys.executable, "-m", "devtools.samples", "--sources-out", str(sources)],
         stdout=subprocess.PIPE,
         stderr=(root / "boards.log").open("wb"),
         start_new_session=True,

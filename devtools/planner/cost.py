@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobping.planner.inventory import Inventory
-from jobping.planner.load import DAY
-from jobping.planner.sim import SimResult
-from jobping.planner.stackmodel import StackModel
+from devtools.planner.inventory import Inventory
+from devtools.planner.load import DAY
+from devtools.planner.sim import SimResult
+from devtools.planner.stackmodel import StackModel
 
 PRICES = Path(__file__).with_name("prices.json")
 HOURS_PER_MONTH = 730.0

@@ -1,6 +1,6 @@
-"""`jobping simulate` and `jobping cost`: arguments and what each prints.
+"""`devtools simulate` and `devtools cost`: arguments and what each prints.
 
-Both run the stack's Pulumi program under mocks (as `jobping plan` does) and take every scaling
+Both run the stack's Pulumi program under mocks (as `devtools plan` does) and take every scaling
 and sizing input from it. Errors a user can fix print one line and exit 2; a program that fails
 under mocks exits 1.
 """
@@ -12,16 +12,16 @@ import json
 import sys
 from pathlib import Path
 
-from jobping import plan
-from jobping.planner import cost as costs
-from jobping.planner import report
-from jobping.planner.cloudwatch import UnsupportedMetric
-from jobping.planner.inventory import read_inventory
-from jobping.planner.load import BENCH_RESULTS, DAY, LoadError, read_bench, read_trace
-from jobping.planner.metricmath import MetricMathError
-from jobping.planner.scenario import DEFAULT_JOBS_PER_MONTH, load_model, simulate_stack
-from jobping.planner.services import ModelError
-from jobping.planner.sim import FARGATE_START_S, SimParams
+from devtools import plan
+from devtools.planner import cost as costs
+from devtools.planner import report
+from devtools.planner.cloudwatch import UnsupportedMetric
+from devtools.planner.inventory import read_inventory
+from devtools.planner.load import BENCH_RESULTS, DAY, LoadError, read_bench, read_trace
+from devtools.planner.metricmath import MetricMathError
+from devtools.planner.scenario import DEFAULT_JOBS_PER_MONTH, load_model, simulate_stack
+from devtools.planner.services import ModelError
+from devtools.planner.sim import FARGATE_START_S, SimParams
 
 USER_ERRORS = (LoadError, ModelError, UnsupportedMetric, MetricMathError, ValueError)
 
@@ -55,7 +55,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `jobping simulate`."""
+    """The options of `devtools simulate`."""
     _common(parser)
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (24)")
     parser.add_argument("--trace", type=Path, help="CSV of scan time (s or HH:MM), new jobs")
@@ -84,7 +84,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_cost_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `jobping cost`."""
+    """The options of `devtools cost`."""
     _common(parser)
     parser.add_argument("--days", type=int, default=7, help="simulated days averaged (7)")
     parser.add_argument(
@@ -108,7 +108,7 @@ def _params(args: argparse.Namespace) -> SimParams:
 
 
 def simulate(args: argparse.Namespace) -> int:
-    """`jobping simulate`: one simulated day of the stack."""
+    """`devtools simulate`: one simulated day of the stack."""
     try:
         model, _ = load_model(args.stack)
         scans = read_trace(args.trace) if args.trace else None
@@ -121,10 +121,10 @@ def simulate(args: argparse.Namespace) -> int:
             rate=read_bench(args.bench),
         )
     except plan.PlanError as error:
-        sys.stderr.write(f"jobping simulate: {error}\n")
+        sys.stderr.write(f"{args.prog} simulate: {error}\n")
         return 1
     except USER_ERRORS as error:
-        sys.stderr.write(f"jobping simulate: {error}\n")
+        sys.stderr.write(f"{args.prog} simulate: {error}\n")
         return 2
     figures = report.summary(result)
     sys.stdout.write((json.dumps(figures) if args.json else report.render(figures)) + "\n")
@@ -134,18 +134,18 @@ def simulate(args: argparse.Namespace) -> int:
 
 
 def cost(args: argparse.Namespace) -> int:
-    """`jobping cost`: the stack's monthly bill at a load."""
+    """`devtools cost`: the stack's monthly bill at a load."""
     try:
         model, snapshot = load_model(args.stack)
         inventory = read_inventory(snapshot)
         prices = costs.load_prices()
         if args.live_prices:
-            from jobping.planner.live import LivePriceError, live_prices  # noqa: PLC0415
+            from devtools.planner.live import LivePriceError, live_prices  # noqa: PLC0415
 
             try:
                 prices = live_prices(prices, inventory)
             except LivePriceError as error:
-                sys.stderr.write(f"jobping cost: {error}\n")
+                sys.stderr.write(f"{args.prog} cost: {error}\n")
                 return 2
         params = SimParams(horizon=args.days * DAY)
         result = simulate_stack(
@@ -156,10 +156,10 @@ def cost(args: argparse.Namespace) -> int:
             rate=read_bench(args.bench),
         )
     except plan.PlanError as error:
-        sys.stderr.write(f"jobping cost: {error}\n")
+        sys.stderr.write(f"{args.prog} cost: {error}\n")
         return 1
     except (*USER_ERRORS, KeyError) as error:
-        sys.stderr.write(f"jobping cost: {error}\n")
+        sys.stderr.write(f"{args.prog} cost: {error}\n")
         return 2
     items = costs.line_items(model, inventory, result, prices)
     text = _cost_json(args, items, prices) if args.json else _cost_text(args, items, prices)

@@ -1,6 +1,6 @@
-"""`jobping plan --stack dev|prod`: what the Pulumi program would create, without credentials.
+"""`devtools plan --stack dev|prod`: what the Pulumi program would create, without credentials.
 
-Runs `python -m components.offline Pulumi.<stack>.yaml` (the real program under Pulumi's mocks, in
+Runs `python -m devtools.offline Pulumi.<stack>.yaml` (the real program under Pulumi's mocks, in
 its own process) and prints the registered resources as a tree with their key settings.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from devtools import REPO_ROOT
 
 # The inputs worth showing per resource type (wire names, as the engine sees them).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -58,7 +58,7 @@ def snapshot(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
 def snapshot_file(stack_file: Path, root: Path = REPO_ROOT) -> dict[str, Any]:
     """Run the program under mocks with any stack file (`Pulumi.<name>.yaml`, anywhere)."""
     result = subprocess.run(  # noqa: S603  # our own module, a stack file that exists
-        [sys.executable, "-m", "components.offline", str(stack_file.resolve())],
+        [sys.executable, "-m", "devtools.offline", str(stack_file.resolve())],
         cwd=root,
         capture_output=True,
         text=True,

@@ -4,7 +4,7 @@ The scanner's adapters take a base URL, so locally they read these instead of th
 `make run` works offline. Responses carry an ETag and Last-Modified, and conditional requests get
 a 304, so a second run costs one request per board and finds nothing new.
 
-`python -m scanner.samples --sources-out FILE` serves them until stopped, writes a sources file
+`python -m devtools.samples --sources-out FILE` serves them until stopped, writes a sources file
 for them, and prints the base URL as its first line.
 """
 
@@ -19,7 +19,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from scanner.samples import SAMPLE_BOARDS, SAMPLES_DIR
+from devtools.samples import SAMPLE_BOARDS, SAMPLES_DIR
 
 _BY_PATH = {board.url_path: board for board in SAMPLE_BOARDS}
 

@@ -1,4 +1,4 @@
-"""`python -m scanner.samples`: serve the sample boards and write a sources file for them."""
+"""`python -m devtools.samples`: serve the sample boards and write a sources file for them."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import sys
 import threading
 from pathlib import Path
 
-from scanner.samples import demo_sources
-from scanner.samples.server import serve_samples
+from devtools.samples import demo_sources
+from devtools.samples.server import serve_samples
 
 
 def main() -> int:
     """Serve until SIGTERM/SIGINT; the first line on stdout is the base URL."""
-    parser = argparse.ArgumentParser(prog="python -m scanner.samples", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.samples", description=__doc__)
     parser.add_argument("--sources-out", type=Path, help="write a sources file for the boards")
     args = parser.parse_args()
     stop = threading.Event()

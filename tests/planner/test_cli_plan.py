@@ -1,4 +1,4 @@
-"""`jobping plan`: the stack previewed offline, as a tree with a count."""
+"""`devtools plan`: the stack previewed offline, as a tree with a count."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jobping import plan
-from jobping.cli import main
+from devtools import REPO_ROOT, plan
+from devtools.cli import main
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -34,13 +34,13 @@ def test_plan_prints_the_stack_as_a_tree(stack: str, capsys: pytest.CaptureFixtu
 
 def test_plan_for_a_missing_stack_fails_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--stack", "staging"]) == 1
-    assert capsys.readouterr().err.strip() == "jobping plan: no stack file Pulumi.staging.yaml"
+    assert capsys.readouterr().err.strip() == "devtools plan: no stack file Pulumi.staging.yaml"
 
 
 def test_snapshot_file_runs_the_program_with_a_stack_file_anywhere(tmp_path: Path) -> None:
     # The planner's validator-agreement check runs variants of a stack file kept elsewhere.
     variant = tmp_path / "Pulumi.variant.yaml"
-    variant.write_text((plan.REPO_ROOT / "Pulumi.dev.yaml").read_text())
+    variant.write_text((REPO_ROOT / "Pulumi.dev.yaml").read_text())
     data = plan.snapshot_file(variant)
     assert data["stack"] == "variant"
     queues = [r for r in data["resources"] if r["type"] == "aws:sqs/queue:Queue"]

@@ -16,12 +16,12 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobping.planner.alarms import ALARM, AlarmRuntime, ScalableTarget, policies_by_arn
-from jobping.planner.cloudwatch import MetricStore
-from jobping.planner.fleet import Backlog, Batch, Fleet, Task
-from jobping.planner.load import DAY, Scan, ServiceRate
-from jobping.planner.metrics import MinuteMetrics
-from jobping.planner.stackmodel import StackModel
+from devtools.planner.alarms import ALARM, AlarmRuntime, ScalableTarget, policies_by_arn
+from devtools.planner.cloudwatch import MetricStore
+from devtools.planner.fleet import Backlog, Batch, Fleet, Task
+from devtools.planner.load import DAY, Scan, ServiceRate
+from devtools.planner.metrics import MinuteMetrics
+from devtools.planner.stackmodel import StackModel
 
 # Published measurement of Fargate task start (creation to start, 10 tasks, 413 MB image pulled
 # through NAT, no SOCI): https://elasticscale.com/blog/reduce-aws-fargate-pull-times-with-soci

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from jobping.planner.stackmodel import MetricRef
+from devtools.planner.stackmodel import MetricRef
 
 SQS_GAUGES = (
     "ApproximateNumberOfMessagesVisible",

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jobping.planner import services
-from jobping.planner.services import ModelError, ScannerDef, WorkerDef, of_type
+from devtools.planner import services
+from devtools.planner.services import ModelError, ScannerDef, WorkerDef, of_type
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class StackModel:
 
 
 def build_model(snapshot: dict[str, Any]) -> StackModel:
-    """Read the simulator's inputs from a `components.offline` snapshot."""
+    """Read the simulator's inputs from a `devtools.offline` snapshot."""
     policies = tuple(_policy(r) for r in of_type(snapshot, "aws:appautoscaling/policy:Policy"))
     arns = {policy.arn for policy in policies}
     alarms = tuple(

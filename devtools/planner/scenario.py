@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from jobping import plan
-from jobping.planner.load import (
+from devtools import REPO_ROOT, plan
+from devtools.planner.load import (
     DAY,
     JobMix,
     Scan,
@@ -17,14 +17,14 @@ from jobping.planner.load import (
     read_bench,
     scan_times,
 )
-from jobping.planner.sim import SimParams, SimResult, Simulation
-from jobping.planner.stackmodel import StackModel, build_model
+from devtools.planner.sim import SimParams, SimResult, Simulation
+from devtools.planner.stackmodel import StackModel, build_model
 
 DAYS_PER_MONTH = 365.25 / 12
 DEFAULT_JOBS_PER_MONTH = 100_000
 
 
-def load_model(stack: str, root: Path = plan.REPO_ROOT) -> tuple[StackModel, dict[str, Any]]:
+def load_model(stack: str, root: Path = REPO_ROOT) -> tuple[StackModel, dict[str, Any]]:
     """The simulator's model of `Pulumi.<stack>.yaml`, and the snapshot it came from."""
     snapshot = plan.snapshot(stack, root)
     return build_model(snapshot), snapshot

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from jobping.planner.load import DAY
-from jobping.planner.sim import SimResult
+from devtools.planner.load import DAY
+from devtools.planner.sim import SimResult
 
 SMALL_SCAN_JOBS = 50
 
@@ -48,7 +48,7 @@ def small_scans_at_max(result: SimResult, limit: int = SMALL_SCAN_JOBS) -> list[
 
 
 def summary(result: SimResult) -> dict[str, Any]:
-    """The figures `jobping simulate` prints (and `--json` returns)."""
+    """The figures `devtools simulate` prints (and `--json` returns)."""
     per_day = DAY / result.horizon
     first = first_job_latencies(result)
     back, total = scans_back_at_min(result)

@@ -1,4 +1,4 @@
-"""The capacity, latency and cost planner: `jobping simulate` and `jobping cost`.
+"""The capacity, latency and cost planner: `devtools simulate` and `devtools cost`.
 
 A development tool (it runs the Pulumi program under mocks): nothing in the worker or the
 scanner imports it. `stackmodel` and `services` read the program's resources, `load` the scans

@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Mapping
 from itertools import pairwise
 
-from jobping.planner.mathsyntax import OPERATORS, MetricMathError, Node, ids_in, parse
+from devtools.planner.mathsyntax import OPERATORS, MetricMathError, Node, ids_in, parse
 
 __all__ = ["Array", "MetricMathError", "Node", "Series", "Value", "evaluate", "ids_in", "parse"]
 

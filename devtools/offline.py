@@ -1,10 +1,10 @@
 """Run the real Pulumi program (`__main__.py`) offline, under mocks, for one stack file.
 
-Usage: `python -m components.offline Pulumi.dev.yaml` (from the repository root). Each run is its
+Usage: `python -m devtools.offline Pulumi.dev.yaml` (from the repository root). Each run is its
 own process, so Pulumi's global runtime state never leaks from one stack to the next. The
 snapshot (JSON on stdout) lists every registered resource with its type, logical name, parent
 URN, inputs, mocked outputs and options, the stack outputs, and every invoke the program made.
-The infra tests assert on it, and `jobping plan` prints it as a tree: a preview for people
+The infra tests assert on it, and `devtools plan` prints it as a tree: a preview for people
 without credentials. `record` runs any program the same way, e.g. one component with chosen
 args (tests/infra/test_components.py). Nothing here talks to AWS or needs the Pulumi CLI.
 """
@@ -23,7 +23,8 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc
 
-ROOT = Path(__file__).resolve().parents[1]
+from devtools import REPO_ROOT
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
@@ -225,8 +226,8 @@ def run(stack_file: Path) -> dict[str, Any]:
     pulumi.runtime.set_all_config(stack_config(stack_file))
 
     def program() -> Mapping[str, Any]:
-        sys.path.insert(0, str(ROOT))
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        sys.path.insert(0, str(REPO_ROOT))
+        runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
         exported: Mapping[str, Any] = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
         return exported
 
@@ -234,4 +235,4 @@ def run(stack_file: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    json.dump(run(ROOT / sys.argv[1]), sys.stdout, default=str)
+    json.dump(run(REPO_ROOT / sys.argv[1]), sys.stdout, default=str)

@@ -2,7 +2,7 @@
 
 Scan times come from the schedule expression the program gave EventBridge Scheduler. New jobs
 per scan follow `JobMix` unless a trace file is given. The default mix is grounded in the sample
-boards (`scanner/samples`): a board lists 6 to 8 open postings, and most of them are unchanged
+boards (`devtools/samples`): a board lists 6 to 8 open postings, and most of them are unchanged
 from one scan to the next. So half the scans find nothing new, 45% find a handful (lognormal,
 median 5: about one sample board's worth), and 5% are bursts (median 200: a new or reshuffled
 board's whole listing). `JobMix.scaled` keeps that shape and sets the mean, so a monthly volume
@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from devtools import REPO_ROOT
+
 DAY = 86_400.0
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCH_RESULTS = REPO_ROOT / "bench" / "results" / "latest.json"
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT = {"minute": 60, "hour": 3600, "day": 86_400}

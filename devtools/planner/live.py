@@ -1,4 +1,4 @@
-"""`jobping cost --live-prices`: the largest prices from the AWS Price List API.
+"""`devtools cost --live-prices`: the largest prices from the AWS Price List API.
 
 Fargate (vCPU and memory per architecture), NAT gateway (hour and GB) and each RDS instance
 class's hourly price are read with `pricing:GetProducts` in us-east-1
@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from jobping.planner.cost import Prices
-from jobping.planner.inventory import Inventory
+from devtools.planner.cost import Prices
+from devtools.planner.inventory import Inventory
 
 LOCATION = "US East (N. Virginia)"
 # Usage-type suffixes of the on-demand SKUs, per key of the price table.

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from jobping.planner.sim import Simulation
+    from devtools.planner.sim import Simulation
 
 SQS, INSIGHTS, ECS = "AWS/SQS", "ECS/ContainerInsights", "AWS/ECS"
 # "CloudWatch considers a queue to be active for up to six hours if it contains any messages or
