@@ -61,7 +61,7 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 @contextmanager
 def sample_boards(root: Path) -> Iterator[Path]:
-    """Serve the scanner's sample boards (`python -m devtools.samples`); yields the sources file."""
+    """Serve the sample boards (`python -m devtools.samples`); yields the sources file."""
     sources = root / "sources.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "devtools.samples", "--sources-out", str(sources)],

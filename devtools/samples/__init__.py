@@ -1,8 +1,9 @@
-"""Sample job boards shipped with the scanner: the tests' fixtures and the local demo's boards.
+"""Sample job boards: the tests' fixtures and the local demo's boards (not in the image).
 
 Each file is a real API's documented response shape (Greenhouse, Lever, Ashby, RSS 2.0, Atom)
 or JobPing's own format. Tests serve them from a local HTTP server at the paths the real APIs
-use; the local demo (`make run`) does the same with `SAMPLE_BOARDS` and `demo_sources`.
+use; the local demo (`make run`) does the same with `SAMPLE_BOARDS` and `demo_sources`, and
+compose mounts this directory for its scanner (`compose-sources.json`).
 """
 
 from __future__ import annotations
