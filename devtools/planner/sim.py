@@ -30,7 +30,7 @@ FARGATE_START_S = (61.0, 59.0, 53.0, 59.0, 62.0, 55.0, 55.0, 56.0, 56.0, 53.0)
 
 @dataclass(frozen=True)
 class SimParams:
-    """Knobs of the simulation that are not in the stack (see README "Capacity and cost")."""
+    """Knobs of the simulation that are not in the stack (see docs/capacity.md)."""
 
     horizon: float = DAY
     seed: int = 1

@@ -1,8 +1,8 @@
 """The checks `make test` runs on every stack file: a simulated day of its own schedule.
 
-Each stack is simulated at the README's two loads (100k and 1M jobs a month) for three seeds,
-with the scans' sizes drawn from the default mix; the bounds are the ones README "Capacity and
-cost" states.
+Each stack is simulated at the two loads of docs/capacity.md (100k and 1M jobs a month) for
+three seeds, with the scans' sizes drawn from the default mix; the bounds are the ones that
+page states.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from devtools.planner.stackmodel import StackModel
 
 LOADS = (100_000, 1_000_000)
 SEEDS = (1, 2, 3)
-# README "Capacity and cost": the first job of every scan is processed within these bounds.
+# docs/capacity.md: the first job of every scan is processed within these bounds.
 FIRST_JOB_BOUND_S = {"dev": 8 * 60, "prod": 2 * 60}
 SMALL_SCAN = 49  # "no scan under 50 jobs drives the service to maxTasks"
 
