@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -20,10 +19,11 @@ from devtools import plan
 from devtools.local import run as local_run
 from devtools.local.system import LOCAL_CREDENTIALS, LocalSystem
 from devtools.planner import commands as planner
-from jobping import logs
+from jobping.cli import command_parser, run
 
 PROG = "devtools"
 Command = Callable[[argparse.Namespace], int]
+Arguments = Callable[[argparse.ArgumentParser], None]
 
 
 def cmd_local(args: argparse.Namespace) -> int:
@@ -72,54 +72,55 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_plan_commands(commands: Any) -> None:
-    plan_parser = commands.add_parser(
+def _stack_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", required=True, help="stack name: dev or prod")
+
+
+#: The commands that run the Pulumi program under mocks: name, help, description, its
+#: arguments, its handler.
+PROGRAM_COMMANDS: tuple[tuple[str, str, str, Arguments, Command], ...] = (
+    (
         "plan",
-        help="preview the stack offline (Pulumi program under mocks)",
-        description="Run the Pulumi program offline under mocks with Pulumi.<stack>.yaml and "
-        "print the resources it would create as a tree, with a count. No credentials needed.",
-    )
-    plan_parser.add_argument("--stack", required=True, help="stack name: dev or prod")
-    plan_parser.set_defaults(handler=cmd_plan)
-    simulate = commands.add_parser(
+        "preview the stack offline (Pulumi program under mocks)",
+        "Run the Pulumi program offline under mocks with Pulumi.<stack>.yaml and print the "
+        "resources it would create as a tree, with a count. No credentials needed.",
+        _stack_argument,
+        cmd_plan,
+    ),
+    (
         "simulate",
-        help="simulate a day of the stack's scaling (Pulumi program under mocks)",
-        description="Queue depth, tasks, latency and task-hours for a day of scans, with the "
-        "stack's own alarms, scaling policies and schedule. See docs/capacity.md.",
-    )
-    planner.add_simulate_arguments(simulate)
-    simulate.set_defaults(handler=planner.simulate)
-    cost = commands.add_parser(
+        "simulate a day of the stack's scaling (Pulumi program under mocks)",
+        "Queue depth, tasks, latency and task-hours for a day of scans, with the stack's own "
+        "alarms, scaling policies and schedule. See docs/capacity.md.",
+        planner.add_simulate_arguments,
+        planner.simulate,
+    ),
+    (
         "cost",
-        help="the stack's monthly cost per line item at a load",
-        description="Monthly cost from the stack's resources and simulated task-hours, with "
-        "pinned us-east-1 prices (or --live-prices). See docs/capacity.md.",
-    )
-    planner.add_cost_arguments(cost)
-    cost.set_defaults(handler=planner.cost)
+        "the stack's monthly cost per line item at a load",
+        "Monthly cost from the stack's resources and simulated task-hours, with pinned "
+        "us-east-1 prices (or --live-prices). See docs/capacity.md.",
+        planner.add_cost_arguments,
+        planner.cost,
+    ),
+)
+
+
+def _add_program_commands(commands: Any) -> None:
+    for name, summary, description, add_arguments, handler in PROGRAM_COMMANDS:
+        parser = commands.add_parser(name, help=summary, description=description)
+        add_arguments(parser)
+        parser.set_defaults(handler=handler)
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The argument parser with every development command; `prog` names it in messages."""
-    parser = argparse.ArgumentParser(prog=prog, description="JobPing development tools.")
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
-    parser.set_defaults(prog=prog)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, commands = command_parser(prog, "JobPing development tools.")
     _add_local_commands(commands)
-    _add_plan_commands(commands)
+    _add_program_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     """Parse `argv`, run the command, return its exit code."""
-    args = build_parser(prog).parse_args(argv)
-    logs.configure(args.log_level.upper(), "text")
-    handler: Command = args.handler
-    try:
-        return handler(args)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as error:  # one clear line for the developer, details at debug level
-        logging.getLogger(__name__).debug("command failed", exc_info=True)
-        sys.stderr.write(f"{prog} {args.command}: {type(error).__name__}: {error}\n")
-        return 1
+    return run(build_parser(prog).parse_args(argv))

@@ -189,11 +189,17 @@ def _add_queue_commands(commands: Any) -> None:
     redrive.set_defaults(handler=cmd_dlq_redrive)
 
 
+def command_parser(prog: str, description: str) -> tuple[argparse.ArgumentParser, Any]:
+    """A parser with `--log-level` and its (required) subcommands, for this CLI and devtools'."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser.set_defaults(prog=prog)
+    return parser, parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog=PROG, description="JobPing operator tools.")
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, commands = command_parser(PROG, "JobPing operator tools.")
     migrate_parser = commands.add_parser(
         "migrate",
         help="apply database migrations",
@@ -206,6 +212,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command; every failure is one line naming `args.prog` and the command."""
+    logs.configure(args.log_level.upper(), "text")
+    handler: Command = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except ops.QueueError as error:
+        sys.stderr.write(f"{args.prog} {args.command}: {error}\n")
+        return 1
+    except Exception as error:  # one clear line for the operator, details at debug level
+        logging.getLogger(__name__).debug("command failed", exc_info=True)
+        sys.stderr.write(f"{args.prog} {args.command}: {type(error).__name__}: {error}\n")
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run the subcommand, return its exit code."""
     parser = build_parser()
@@ -214,16 +237,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.development_args = extra  # devtools parses them, in their order
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logs.configure(args.log_level.upper(), "text")
-    handler: Command = args.handler
-    try:
-        return handler(args)
-    except KeyboardInterrupt:
-        return 130
-    except ops.QueueError as error:
-        sys.stderr.write(f"{PROG} {args.command}: {error}\n")
-        return 1
-    except Exception as error:  # one clear line for the operator, details at debug level
-        logging.getLogger(__name__).debug("command failed", exc_info=True)
-        sys.stderr.write(f"{PROG} {args.command}: {type(error).__name__}: {error}\n")
-        return 1
+    return run(args)
