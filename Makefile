@@ -48,7 +48,7 @@ faults: venv
 	$(BIN)/python -m pytest -m fault $(PYTEST_ARGS)
 
 run: venv
-	$(BIN)/python -m jobping local run
+	$(BIN)/python -m devtools local run
 
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)

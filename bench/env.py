@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench import localstack
+from devtools.local.postgres import EmbeddedPostgres
+from devtools.local.queues import JobQueues, QueueSettings, create_job_queues
 from jobping.aws import make_client
-from jobping.local.postgres import EmbeddedPostgres
-from jobping.local.queues import JobQueues, QueueSettings, create_job_queues
 from jobping.migrate import migrate
 from jobping.settings import AwsSettings
 

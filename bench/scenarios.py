@@ -29,7 +29,7 @@ from jobping.messages import PROCESS_JOB, JobMessage, JobSummary, encode
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-    from jobping.local.queues import JobQueues
+    from devtools.local.queues import JobQueues
 
 #: How often the worker's CPU is sampled (a read of /proc, which costs the machine nothing).
 WATCH_INTERVAL = 0.02

@@ -33,7 +33,7 @@ from bench import scenarios
 from bench.env import BenchEnv, send_bodies
 from bench.fixtures import seed_searches
 from bench.procs import WorkerProcess
-from jobping.local.queues import JobQueues
+from devtools.local.queues import JobQueues
 from worker.analyze import RuleAnalyzer
 from worker.match import SearchIndex
 from worker.model import JobPosting

@@ -8,7 +8,7 @@ can work as a whole, and fails with one line naming the key to change:
   from a cold start), then the idle alarm needs `worker.scaleInIdleMinutes` of an empty queue,
   then a stopping worker drains for up to `worker.drainSeconds`. If that is not shorter than the
   time between two runs of `scanner.schedule`, the next scan refills the queue first and a stack
-  whose scans keep finding jobs never scales in. `jobping simulate` checks the same property
+  whose scans keep finding jobs never scales in. `devtools simulate` checks the same property
   over a simulated day (tests/planner/test_agreement.py holds the two to each other).
 - **Database connections.** Every worker task holds `concurrency + 2` connections (a pool of one
   per handler thread plus a spare for the notification sweep, and the probe's own; see

@@ -1,18 +1,20 @@
 """`python -m jobping`: the operator's command line.
 
 Subcommands are small functions registered in `build_parser`; each reads only the settings it
-needs, so `jobping migrate` works with just the database variables set.
+needs, so `jobping migrate` works with just the database variables set. The image ships
+`migrate`, `queue` and `dlq`; `local`, `plan`, `simulate` and `cost` are development commands
+(`python -m devtools`), forwarded there on a checkout and refused with exit 2 in the image.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -133,90 +135,26 @@ def cmd_dlq_redrive(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_local(args: argparse.Namespace) -> int:
-    """`jobping local up|down|status|run`: the local system (needs the dev requirements)."""
-    from jobping.local import run as local_run  # noqa: PLC0415  # dev-only dependencies
-    from jobping.local.system import LOCAL_CREDENTIALS, LocalSystem  # noqa: PLC0415
-
-    root = Path(args.root).resolve()
-    if args.local_command == "run":
-        return local_run.run(root, workers=args.workers)
-    os.environ.update(LOCAL_CREDENTIALS)
-    system = LocalSystem(root)
-    if args.local_command == "up":
-        state = system.up()
-        print(f"local system up; environment in {root / 'env'} (source it):")
-        for key, value in state.env().items():
-            print(f"  {key}={value}")
-        return 0
-    if args.local_command == "down":
-        system.down()
-        print("local system stopped (database files kept in .local/pg)")
-        return 0
-    recorded = system.state()
-    running = bool(recorded and system.is_up(recorded))
-    print(json.dumps({"running": running, **(recorded.env() if recorded else {})}, indent=2))
-    return 0 if running else 3
+#: Development commands: `python -m devtools …` (devtools/cli.py); the image has no devtools.
+DEV_COMMANDS = ("local", "plan", "simulate", "cost")
 
 
-def _add_local_commands(commands: Any) -> None:
-    local = commands.add_parser(
-        "local",
-        help="the local system: moto SQS + embedded PostgreSQL",
-        description="up: start in the background and write .local/env; down: stop; "
-        "status: exit 0 if running; run: what `make run` does (start, scan, drain, report, stop).",
-    )
-    local.add_argument("local_command", choices=["up", "down", "status", "run"])
-    local.add_argument("--root", default=".local", help="where local state lives (.local)")
-    local.add_argument("--workers", type=int, default=2, help="worker processes for `run` (2)")
-    local.set_defaults(handler=cmd_local)
+def cmd_development(args: argparse.Namespace) -> int:
+    """Forward to `python -m devtools` on a checkout; in the image, one line and exit 2."""
+    if importlib.util.find_spec("devtools") is None:
+        sys.stderr.write(f"{PROG} {args.command}: development command; not in the image\n")
+        return 2
+    devtools_cli = importlib.import_module("devtools.cli")
+    argv = ["--log-level", args.log_level, args.command, *args.development_args]
+    return int(devtools_cli.main(argv, prog=PROG))
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    """Print what `pulumi up --stack STACK` would create, from the program under mocks."""
-    from jobping import plan  # noqa: PLC0415  # runs the Pulumi program: dev requirements
-
-    try:
-        print(plan.render(plan.snapshot(args.stack)))
-    except plan.PlanError as error:
-        sys.stderr.write(f"{PROG} plan: {error}\n")
-        return 1
-    return 0
-
-
-def cmd_simulate(args: argparse.Namespace) -> int:
-    """Simulate a day of the stack's scaling, from the program under mocks."""
-    from jobping.planner import commands  # noqa: PLC0415  # runs the Pulumi program: dev tool
-
-    return commands.simulate(args)
-
-
-def cmd_cost(args: argparse.Namespace) -> int:
-    """Print the stack's monthly bill per line item at a load."""
-    from jobping.planner import commands  # noqa: PLC0415  # runs the Pulumi program: dev tool
-
-    return commands.cost(args)
-
-
-def _add_planner_commands(commands: Any) -> None:
-    from jobping.planner import commands as planner  # noqa: PLC0415  # dev tool
-
-    simulate = commands.add_parser(
-        "simulate",
-        help="simulate a day of the stack's scaling (Pulumi program under mocks)",
-        description="Queue depth, tasks, latency and task-hours for a day of scans, with the "
-        "stack's own alarms, scaling policies and schedule. See README, Capacity and cost.",
-    )
-    planner.add_simulate_arguments(simulate)
-    simulate.set_defaults(handler=cmd_simulate)
-    cost = commands.add_parser(
-        "cost",
-        help="the stack's monthly cost per line item at a load",
-        description="Monthly cost from the stack's resources and simulated task-hours, with "
-        "pinned us-east-1 prices (or --live-prices). See README, Capacity and cost.",
-    )
-    planner.add_cost_arguments(cost)
-    cost.set_defaults(handler=cmd_cost)
+def _add_development_commands(commands: Any) -> None:
+    for name in DEV_COMMANDS:
+        parser = commands.add_parser(
+            name, add_help=False, help=f"development only: python -m devtools {name}"
+        )
+        parser.set_defaults(handler=cmd_development)
 
 
 def _queue_flags(parser: argparse.ArgumentParser) -> None:
@@ -251,11 +189,17 @@ def _add_queue_commands(commands: Any) -> None:
     redrive.set_defaults(handler=cmd_dlq_redrive)
 
 
+def command_parser(prog: str, description: str) -> tuple[argparse.ArgumentParser, Any]:
+    """A parser with `--log-level` and its (required) subcommands, for this CLI and devtools'."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser.set_defaults(prog=prog)
+    return parser, parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog=PROG, description="JobPing operator tools.")
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, commands = command_parser(PROG, "JobPing operator tools.")
     migrate_parser = commands.add_parser(
         "migrate",
         help="apply database migrations",
@@ -264,22 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate_parser.set_defaults(handler=cmd_migrate)
     _add_queue_commands(commands)
-    _add_local_commands(commands)
-    plan_parser = commands.add_parser(
-        "plan",
-        help="preview the stack offline (Pulumi program under mocks)",
-        description="Run the Pulumi program offline under mocks with Pulumi.<stack>.yaml and "
-        "print the resources it would create as a tree, with a count. No credentials needed.",
-    )
-    plan_parser.add_argument("--stack", required=True, help="stack name: dev or prod")
-    plan_parser.set_defaults(handler=cmd_plan)
-    _add_planner_commands(commands)
+    _add_development_commands(commands)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse `argv`, run the subcommand, return its exit code."""
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command; every failure is one line naming `args.prog` and the command."""
     logs.configure(args.log_level.upper(), "text")
     handler: Command = args.handler
     try:
@@ -287,9 +221,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except ops.QueueError as error:
-        sys.stderr.write(f"{PROG} {args.command}: {error}\n")
+        sys.stderr.write(f"{args.prog} {args.command}: {error}\n")
         return 1
     except Exception as error:  # one clear line for the operator, details at debug level
         logging.getLogger(__name__).debug("command failed", exc_info=True)
-        sys.stderr.write(f"{PROG} {args.command}: {type(error).__name__}: {error}\n")
+        sys.stderr.write(f"{args.prog} {args.command}: {type(error).__name__}: {error}\n")
         return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, run the subcommand, return its exit code."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.handler is cmd_development:
+        args.development_args = extra  # devtools parses them, in their order
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return run(args)

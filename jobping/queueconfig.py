@@ -1,10 +1,10 @@
 """The job queue's settings (`jobping:queue`) and its redrive policies: one definition for all.
 
 The Pulumi program (`components/queue.py`) declares the queue and its DLQ from `QueueSettings`,
-the local system (`jobping/local`) creates its queues from `Pulumi.dev.yaml` with it, and
-compose's drift test holds `elasticmq.conf` to it. `parse_queue_settings` is the one validator
-of a stack file's `jobping:queue`; `redrive_policy_json` and `redrive_allow_policy_json` are the
-one spelling of the two redrive attributes.
+the local system (`devtools/local`) creates its queues from `Pulumi.dev.yaml` with it, and
+compose's drift test holds `compose/elasticmq.conf` to it. `parse_queue_settings` is the one
+validator of a stack file's `jobping:queue`; `redrive_policy_json` and
+`redrive_allow_policy_json` are the one spelling of the two redrive attributes.
 
 It lives in the runtime core, not in `components/`, because both sides import it: the image must
 run without Pulumi, and `components` may import only plain definitions from the runtime. So it

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 
+from devtools.local.moto import MotoServer
+from devtools.local.postgres import EmbeddedPostgres
+from devtools.local.queues import JobQueues, QueueSettings, create_job_queues
 from jobping.aws import make_client
-from jobping.local.moto import MotoServer
-from jobping.local.postgres import EmbeddedPostgres
-from jobping.local.queues import JobQueues, QueueSettings, create_job_queues
 from jobping.migrate import migrate
 from jobping.settings import AwsSettings
 from tests.faultmatrix import FaultMatrix, load_rows, render

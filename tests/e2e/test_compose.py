@@ -1,8 +1,9 @@
 """docker compose can't run here (no Docker engine): check what can be checked offline.
 
-The compose file parses, has the services, ports and environment the code expects, publishes
-ports on the loopback interface only, and ElasticMQ declares the same queue settings as
-Pulumi.dev.yaml, so the two cannot drift.
+The compose file (`compose/docker-compose.yml`) parses, has the services, ports and environment
+the code expects, publishes ports on the loopback interface only, its relative paths resolve
+from its own directory, and ElasticMQ (`compose/elasticmq.conf`) declares the same queue
+settings as Pulumi.dev.yaml, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -15,15 +16,30 @@ from typing import Any
 import pytest
 import yaml
 
-from jobping.local.system import QUEUE_NAME, queue_settings_from_stack
+from devtools.local.system import QUEUE_NAME, queue_settings_from_stack
 from jobping.settings import ScannerSettings, WorkerSettings
 from scanner.config import load_sources
 
 
 @pytest.fixture
-def compose(repo_root: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((repo_root / "docker-compose.yml").read_text())
+def compose_dir(repo_root: Path) -> Path:
+    """Where the compose file lives: its relative paths start here."""
+    return repo_root / "compose"
+
+
+@pytest.fixture
+def compose(compose_dir: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((compose_dir / "docker-compose.yml").read_text())
     return loaded
+
+
+def host_path(service: dict[str, Any], compose_dir: Path, in_container: str) -> Path:
+    """The host file behind a container path, through the service's bind mounts."""
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if Path(in_container).is_relative_to(target):
+            return (compose_dir / source / Path(in_container).relative_to(target)).resolve()
+    raise AssertionError(f"{in_container} is not mounted into the container")
 
 
 def _queue_block(conf: str, name: str) -> str:
@@ -112,19 +128,37 @@ def test_compose_environment_satisfies_the_settings(
     assert "@postgres:5432/" in loaded.database_url
 
 
-def test_compose_scanner_sources_file_is_valid(compose: dict[str, Any], repo_root: Path) -> None:
-    in_image = compose["services"]["scanner"]["environment"]["SCANNER_SOURCES"]
-    local = repo_root / Path(in_image).relative_to("/app")
+def test_compose_paths_resolve_from_the_compose_directory(
+    compose: dict[str, Any], compose_dir: Path, repo_root: Path
+) -> None:
+    build = compose["x-build"]["context"]
+    assert (compose_dir / build).resolve() == repo_root
+    assert (compose_dir / build / "Dockerfile").is_file()
+    mounts = [v.split(":")[0] for s in compose["services"].values() for v in s.get("volumes", [])]
+    assert mounts  # ElasticMQ's settings and the scanner's sample listings
+    assert [m for m in mounts if not (compose_dir / m).exists()] == []
+
+
+def test_compose_scanner_sources_file_is_valid(
+    compose: dict[str, Any], compose_dir: Path, repo_root: Path
+) -> None:
+    scanner = compose["services"]["scanner"]
+    local = host_path(scanner, compose_dir, scanner["environment"]["SCANNER_SOURCES"])
     sources = load_sources(str(local))
     assert sources
+    assert all(s.path is not None and s.path.is_file() for s in sources if s.type == "jobping")
     raw = json.loads(local.read_text())
-    for entry in raw:  # paths inside the image, where the samples are copied
+    for entry in raw:  # paths inside the container, where the samples are mounted
         assert all(not str(v).startswith(str(repo_root)) for v in entry.values())
 
 
-def test_elasticmq_matches_the_dev_stack(repo_root: Path) -> None:
+def test_elasticmq_matches_the_dev_stack(
+    compose: dict[str, Any], repo_root: Path, compose_dir: Path
+) -> None:
     stack = queue_settings_from_stack(repo_root / "Pulumi.dev.yaml")
-    conf = (repo_root / "elasticmq.conf").read_text()
+    mounted = host_path(compose["services"]["elasticmq"], compose_dir, "/opt/elasticmq.conf")
+    assert mounted == compose_dir / "elasticmq.conf"
+    conf = mounted.read_text()
     main = _queue_block(conf, QUEUE_NAME)
     visibility = re.search(r"defaultVisibilityTimeout\s*=\s*(\d+)\s*seconds", main)
     max_receive = re.search(r"maxReceiveCount\s*=\s*(\d+)", main)
@@ -138,13 +172,15 @@ def test_elasticmq_matches_the_dev_stack(repo_root: Path) -> None:
     _queue_block(conf, f"{QUEUE_NAME}-dlq")
 
 
-def test_drift_check_would_fail_on_a_changed_setting(repo_root: Path, tmp_path: Path) -> None:
+def test_drift_check_would_fail_on_a_changed_setting(
+    repo_root: Path, compose_dir: Path, tmp_path: Path
+) -> None:
     """The control: a stack file with another visibility timeout no longer matches."""
     stack = yaml.safe_load((repo_root / "Pulumi.dev.yaml").read_text())
     stack["config"].setdefault("jobping:queue", {})["visibilityTimeoutSeconds"] = 999
     changed = tmp_path / "Pulumi.dev.yaml"
     changed.write_text(yaml.safe_dump(stack))
-    conf = (repo_root / "elasticmq.conf").read_text()
+    conf = (compose_dir / "elasticmq.conf").read_text()
     declared = re.search(r"defaultVisibilityTimeout\s*=\s*(\d+)", _queue_block(conf, QUEUE_NAME))
     assert declared
     assert queue_settings_from_stack(changed).visibility_timeout_seconds != int(declared.group(1))

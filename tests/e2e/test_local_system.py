@@ -1,4 +1,4 @@
-"""The local system as a user runs it: `jobping local up/status/down` and `make run`'s flow."""
+"""The local system as a user runs it: `devtools local up/status/down` and `make run`'s flow."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def _cli(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100", "TERM": "dumb"}
     return subprocess.run(
-        [sys.executable, "-m", "jobping", "local", *args, "--root", str(root)],
+        [sys.executable, "-m", "devtools", "local", *args, "--root", str(root)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -90,7 +90,7 @@ def test_run_processes_every_sample_job_then_finds_nothing_new(tmp_path: Path) -
 def test_ctrl_c_stops_everything_it_started(tmp_path: Path) -> None:
     root = tmp_path / "local"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jobping", "local", "run", "--root", str(root)],
+        [sys.executable, "-m", "devtools", "local", "run", "--root", str(root)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -85,7 +85,7 @@ def write_stack_file(directory: Path, stack: str, config: dict[str, object]) -> 
 def start(stack_file: Path) -> subprocess.Popen[str]:
     """Start the harness for one stack file in its own process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "components.offline", str(stack_file)],
+        [sys.executable, "-m", "devtools.offline", str(stack_file)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -14,10 +14,10 @@ import pytest
 from infra_snapshot import Snapshot
 
 from components.database import Database, DatabaseArgs
-from components.offline import record
 from components.settings_types import DatabaseStackSettings, WorkerStackSettings
 from components.tasks import DatabaseRef, Placement, TaskTarget
 from components.worker import WorkerService, WorkerServiceArgs
+from devtools.offline import record
 from jobping import envvars
 from jobping import settings as runtime
 

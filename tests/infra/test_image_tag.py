@@ -191,7 +191,7 @@ def test_the_repository_context_is_what_the_dockerfile_copies() -> None:
         "scanner",
         "requirements-runtime.txt",
     }
-    assert not [e for e in entries if "__pycache__" in e or e.startswith("jobping/local")]
+    assert not [e for e in entries if "__pycache__" in e or e.startswith("devtools")]
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def test_managed_vpc_without_a_region_stops_with_the_key_name(tmp_path: Path) ->
     config = stack_file_config("prod")
     del config["aws:region"]
     result = subprocess.run(
-        [sys.executable, "-m", "components.offline", str(write_stack_file(tmp_path, "x", config))],
+        [sys.executable, "-m", "devtools.offline", str(write_stack_file(tmp_path, "x", config))],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -10,9 +10,9 @@ import sys
 import pytest
 from infra_snapshot import ROOT, Snapshot
 
-from components.offline import INVOKES
 from components.settings_types import DEPLOYMENT_MAXIMUM_PERCENT
 from components.worker import DeploymentRolledBack, deployed_revision
+from devtools.offline import INVOKES
 from jobping import envvars
 
 COMPONENTS = {
@@ -238,7 +238,7 @@ def test_a_capacity_provider_change_redeploys_in_place(stack: Snapshot) -> None:
 #: after ECS's circuit breaker rolled a deployment back.
 ROLLED_BACK = """
 import sys
-import components.offline as offline
+import devtools.offline as offline
 mock_outputs = offline.mock_outputs
 def rolled_back(typ, name, inputs):
     outputs = mock_outputs(typ, name, inputs)
@@ -246,7 +246,7 @@ def rolled_back(typ, name, inputs):
         outputs["taskDefinition"] = inputs["taskDefinition"].rsplit(":", 1)[0] + ":0"
     return outputs
 offline.mock_outputs = rolled_back
-offline.run(offline.ROOT / sys.argv[1])
+offline.run(offline.REPO_ROOT / sys.argv[1])
 """
 
 

@@ -120,7 +120,7 @@ def test_the_program_stops_with_the_key_name(tmp_path: Path) -> None:
     stack_file = tmp_path / "Pulumi.broken.yaml"
     stack_file.write_text(yaml.safe_dump({"config": config}))
     result = subprocess.run(
-        [sys.executable, "-m", "components.offline", str(stack_file)],
+        [sys.executable, "-m", "devtools.offline", str(stack_file)],
         cwd=ROOT,
         capture_output=True,
         text=True,

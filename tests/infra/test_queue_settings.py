@@ -12,8 +12,8 @@ import yaml
 from infra_snapshot import ROOT, Snapshot, stack_file_config, write_stack_file
 
 from components.settings import SettingsError, StackSettings, parse_settings
-from jobping.local.queues import create_job_queues
-from jobping.local.system import queue_settings_from_stack
+from devtools.local.queues import create_job_queues
+from devtools.local.system import queue_settings_from_stack
 from jobping.queueconfig import DAY, QueueSettings
 
 DEV = ROOT / "Pulumi.dev.yaml"

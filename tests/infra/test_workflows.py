@@ -1,4 +1,4 @@
-"""The deploy pipeline as code: `.github/workflows/` linted, and shaped as the README says.
+"""The deploy pipeline as code: `.github/workflows/` linted, and shaped as docs/deploying.md says.
 
 The linter is jactionlint (PyPI, pinned): a maintained fork of actionlint that runs actionlint's
 checks (syntax, expressions and their types, action inputs, `needs`, shell scripts through

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
+from devtools.local.postgres import EmbeddedPostgres
 from jobping import envvars
-from jobping.local.postgres import EmbeddedPostgres
 from jobping.migrate import MIGRATIONS_DIR, MigrationError, migrate
 
 APP = envvars.APP_DATABASE_USER

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from devtools.local.moto import MotoServer
 from jobping.aws import make_client
-from jobping.local.moto import MotoServer
 from jobping.settings import AwsSettings
 
 

@@ -10,10 +10,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from devtools.local.moto import MotoServer
+from devtools.local.queues import JobQueues
 from jobping import ops
 from jobping.cli import main
-from jobping.local.moto import MotoServer
-from jobping.local.queues import JobQueues
 
 
 @pytest.fixture

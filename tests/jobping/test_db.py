@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from devtools.local.postgres import EmbeddedPostgres
 from jobping.aws import make_client
 from jobping.db import ConnectOptions, CredentialsError, connect, conninfo_for, open_pool
-from jobping.local.postgres import EmbeddedPostgres
 from jobping.settings import AwsSettings, DatabaseSettings
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from planner_programs import run_programs
 
-from jobping.plan import REPO_ROOT
-from jobping.planner.load import ServiceRate, read_bench
-from jobping.planner.stackmodel import StackModel, build_model
+from devtools import REPO_ROOT
+from devtools.planner.load import ServiceRate, read_bench
+from devtools.planner.stackmodel import StackModel, build_model
 
 STACKS = ("dev", "prod")
 

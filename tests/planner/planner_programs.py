@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jobping.plan import REPO_ROOT
+from devtools import REPO_ROOT
 
 
 def run_programs(stack_files: list[Path]) -> list[dict[str, Any]]:
-    """`python -m components.offline` for each file, in parallel processes; their snapshots."""
+    """`python -m devtools.offline` for each file, in parallel processes; their snapshots."""
     running = [
         subprocess.Popen(
-            [sys.executable, "-m", "components.offline", str(path.resolve())],
+            [sys.executable, "-m", "devtools.offline", str(path.resolve())],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -17,11 +17,11 @@ import yaml
 from planner_programs import run_programs
 
 from components.settings import SettingsError, parse_settings
-from jobping.plan import REPO_ROOT
-from jobping.planner.load import Scan, ServiceRate, scan_times
-from jobping.planner.report import scans_back_at_min
-from jobping.planner.scenario import simulate_stack
-from jobping.planner.stackmodel import build_model
+from devtools import REPO_ROOT
+from devtools.planner.load import Scan, ServiceRate, scan_times
+from devtools.planner.report import scans_back_at_min
+from devtools.planner.scenario import simulate_stack
+from devtools.planner.stackmodel import build_model
 
 # (scan interval in minutes, scaleInIdleMinutes)
 VARIANTS = [(15, 5), (15, 10), (15, 14), (20, 15), (30, 25)]

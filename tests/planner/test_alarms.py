@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobping.planner.alarms import (
+from devtools.planner.alarms import (
     ALARM,
     INSUFFICIENT_DATA,
     OK,
@@ -18,8 +18,8 @@ from jobping.planner.alarms import (
     alarm_state,
     pick_step,
 )
-from jobping.planner.cloudwatch import MetricStore
-from jobping.planner.stackmodel import AlarmDef, MetricRef, PolicyDef, Query, Step
+from devtools.planner.cloudwatch import MetricStore
+from devtools.planner.stackmodel import AlarmDef, MetricRef, PolicyDef, Query, Step
 
 RETAIN = "retain"  # the doc's "Retain current state"
 

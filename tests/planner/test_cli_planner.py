@@ -1,4 +1,4 @@
-"""`jobping simulate` and `jobping cost` from the command line (each runs the program once)."""
+"""`devtools simulate` and `devtools cost` from the command line (each runs the program once)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jobping.cli import main
+from devtools.cli import main
 
 SIMULATE_KEYS = {
     "latency_p50_s",
@@ -46,7 +46,7 @@ def test_simulate_with_a_bad_trace_fails_with_one_line(
     trace.write_text("time,new_jobs\n")
     assert main(["simulate", "--stack", "dev", "--trace", str(trace)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"jobping simulate: {trace}: no scans in the trace"
+    assert err == f"devtools simulate: {trace}: no scans in the trace"
 
 
 def test_cost_prints_the_bill_as_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,4 +72,6 @@ def test_live_prices_without_credentials_fail_with_one_line(
     assert main(["cost", "--stack", "dev", "--live-prices"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == "jobping cost: --live-prices needs AWS credentials and none were found\n"
+    assert captured.err == (
+        "devtools cost: --live-prices needs AWS credentials and none were found\n"
+    )

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from jobping.plan import REPO_ROOT
-from jobping.planner.cost import PRICES, line_items, load_prices, reference_design
-from jobping.planner.inventory import read_inventory
-from jobping.planner.live import LivePriceError, pick_by_usage_type
-from jobping.planner.load import Scan, ServiceRate
-from jobping.planner.scenario import simulate_stack
-from jobping.planner.stackmodel import StackModel
+from devtools import REPO_ROOT
+from devtools.planner.cost import PRICES, line_items, load_prices, reference_design
+from devtools.planner.inventory import read_inventory
+from devtools.planner.live import LivePriceError, pick_by_usage_type
+from devtools.planner.load import Scan, ServiceRate
+from devtools.planner.scenario import simulate_stack
+from devtools.planner.stackmodel import StackModel
 
 
 def test_every_pinned_price_names_its_aws_pricing_page_and_the_day_it_was_read() -> None:

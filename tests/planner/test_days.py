@@ -1,23 +1,23 @@
 """The checks `make test` runs on every stack file: a simulated day of its own schedule.
 
-Each stack is simulated at the README's two loads (100k and 1M jobs a month) for three seeds,
-with the scans' sizes drawn from the default mix; the bounds are the ones README "Capacity and
-cost" states.
+Each stack is simulated at the two loads of docs/capacity.md (100k and 1M jobs a month) for
+three seeds, with the scans' sizes drawn from the default mix; the bounds are the ones that
+page states.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from jobping.planner.load import Scan, ServiceRate, scan_times
-from jobping.planner.report import first_job_latencies, scans_back_at_min, small_scans_at_max
-from jobping.planner.scenario import simulate_stack
-from jobping.planner.sim import SimResult
-from jobping.planner.stackmodel import StackModel
+from devtools.planner.load import Scan, ServiceRate, scan_times
+from devtools.planner.report import first_job_latencies, scans_back_at_min, small_scans_at_max
+from devtools.planner.scenario import simulate_stack
+from devtools.planner.sim import SimResult
+from devtools.planner.stackmodel import StackModel
 
 LOADS = (100_000, 1_000_000)
 SEEDS = (1, 2, 3)
-# README "Capacity and cost": the first job of every scan is processed within these bounds.
+# docs/capacity.md: the first job of every scan is processed within these bounds.
 FIRST_JOB_BOUND_S = {"dev": 8 * 60, "prod": 2 * 60}
 SMALL_SCAN = 49  # "no scan under 50 jobs drives the service to maxTasks"
 

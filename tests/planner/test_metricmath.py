@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobping.planner.metricmath import MetricMathError, Series, evaluate, ids_in, parse
+from devtools.planner.metricmath import MetricMathError, Series, evaluate, ids_in, parse
 
 # The guide's comparison example: metric1 = [30, 20, 0, 0], metric2 = [20, -, 20, -].
 COMPARED: dict[str, Series] = {

@@ -6,14 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from jobping.planner.cloudwatch import UnsupportedMetric
-from jobping.planner.fleet import Backlog, Batch
-from jobping.planner.load import Scan, ServiceRate
-from jobping.planner.metrics import SQS
-from jobping.planner.report import first_job_latencies, summary
-from jobping.planner.scenario import simulate_stack
-from jobping.planner.sim import SimParams, Simulation
-from jobping.planner.stackmodel import MetricRef, Query, StackModel
+from devtools.planner.cloudwatch import UnsupportedMetric
+from devtools.planner.fleet import Backlog, Batch
+from devtools.planner.load import Scan, ServiceRate
+from devtools.planner.metrics import SQS
+from devtools.planner.report import first_job_latencies, summary
+from devtools.planner.scenario import simulate_stack
+from devtools.planner.sim import SimParams, Simulation
+from devtools.planner.stackmodel import MetricRef, Query, StackModel
 
 
 def test_a_seed_gives_the_same_day_and_another_seed_another(

@@ -11,8 +11,8 @@ from local_http import LocalServer
 from psycopg_pool import ConnectionPool
 from scanning import Scanner
 
+from devtools.local.queues import JobQueues
 from jobping.db import open_pool
-from jobping.local.queues import JobQueues
 from scanner.http import Fetcher, RetryPolicy, Timeouts, make_client
 
 

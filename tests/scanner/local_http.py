@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from devtools.samples import SAMPLE_BOARDS, read_sample
 from scanner.config import SourceConfig, parse_sources
 from scanner.http import Fetcher, InMemoryValidatorStore
-from scanner.samples import SAMPLE_BOARDS, read_sample
 from scanner.sources import FetchOutcome, build_source
 
 

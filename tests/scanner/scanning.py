@@ -9,7 +9,7 @@ from typing import Any
 from local_http import LocalServer, Reply
 from psycopg_pool import ConnectionPool
 
-from jobping.local.queues import JobQueues
+from devtools.local.queues import JobQueues
 from jobping.messages import decode
 from scanner.config import parse_sources
 from scanner.http import Fetcher, ValidatorStore

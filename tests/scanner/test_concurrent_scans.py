@@ -14,8 +14,8 @@ from hostile import run_together
 from local_http import LocalServer, Reply
 from scanning import Scanner, jobs_of
 
+from devtools.local.queues import JobQueues
 from jobping.db import open_pool
-from jobping.local.queues import JobQueues
 from scanner.http import Fetcher, RetryPolicy, Timeouts, make_client
 from scanner.model import NormalizedJob
 from scanner.scan import ScanSummary

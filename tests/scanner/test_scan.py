@@ -22,9 +22,9 @@ from local_http import LocalServer, Reply
 from psycopg_pool import ConnectionPool
 from scanning import Scanner, jobs_of
 
+from devtools.local.moto import MotoServer
+from devtools.local.queues import JobQueues
 from jobping.aws import count_requests
-from jobping.local.moto import MotoServer
-from jobping.local.queues import JobQueues
 from jobping.messages import decode
 from scanner.outbox import Outbox
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from local_http import LocalServer, Reply, config, fetch
 
+from devtools.samples import demo_sources, read_sample
 from scanner.config import parse_sources
 from scanner.http import Fetcher, InMemoryValidatorStore, RetryPolicy, Timeouts, make_client
-from scanner.samples import demo_sources, read_sample
 from scanner.sources import (
     MalformedBody,
     SourceError,

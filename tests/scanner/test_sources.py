@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from local_http import LocalServer, Reply, config, fetch
 
+from devtools.samples import demo_sources, read_sample, sample_path
 from scanner.config import parse_sources
 from scanner.http import Fetcher, InMemoryValidatorStore
 from scanner.model import NormalizedJob
-from scanner.samples import demo_sources, read_sample, sample_path
 from scanner.sources import (
     AshbyBoard,
     Feed,

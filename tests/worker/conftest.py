@@ -22,14 +22,15 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from devtools.local.moto import MotoServer
+from devtools.local.postgres import EmbeddedPostgres
 from jobping.db import open_pool
-from jobping.local.moto import MotoServer
-from jobping.local.postgres import EmbeddedPostgres
 from jobping.settings import AwsSettings, WorkerSettings
 from tests.worker.consumer_app import SCHEMA, build_handlers
 from tests.worker.faults import TcpProxy
 from worker.backoff import Backoff
 from worker.consumer import Consumer
+from worker.model import JobPosting
 from worker.sqs import BatchFailure, Entry, MessageAttributes, QueueInfo, Received, SqsQueue
 
 if TYPE_CHECKING:
@@ -122,6 +123,18 @@ def job_message(n: int, receive_count: int = 1) -> Received:
     return Received(
         message_id=f"m{n}", receipt_handle=f"h{n}", body=body, receive_count=receive_count
     )
+
+
+def make_job(**overrides: Any) -> JobPosting:
+    """A job as the pipeline reads it; `overrides` replace fields of the default posting."""
+    fields: dict[str, Any] = {
+        "job_id": uuid.UUID(int=1), "source": "lever:acme", "title": "Platform Engineer",
+        "company": "Acme", "location": "Berlin, Germany", "remote": None,
+        "url": "https://example.com/1", "description": "", "salary_min": None,
+        "salary_max": None, "salary_currency": None, "content_hash": "h",
+    }  # fmt: skip
+    fields.update(overrides)
+    return JobPosting(**fields)
 
 
 def job_body(action: str = "write", *, job_id: uuid.UUID | None = None, **data: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -14,22 +13,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from jobping.vocabulary import WORK_MODES
+from tests.worker.conftest import make_job
 from worker.analyze import RULES_ANALYZER, RuleAnalyzer, detect_seniority, detect_work_mode
-from worker.model import Analysis, JobPosting
+from worker.model import Analysis
 from worker.skills import load_taxonomy
 
 ANALYZER = RuleAnalyzer()
-
-
-def make_job(**overrides: Any) -> JobPosting:
-    fields: dict[str, Any] = {
-        "job_id": uuid.UUID(int=1), "source": "greenhouse:acme", "title": "Software Engineer",
-        "company": "Acme", "location": "Berlin, Germany", "remote": None,
-        "url": "https://example.com/1", "description": "", "salary_min": None,
-        "salary_max": None, "salary_currency": None, "content_hash": "h",
-    }  # fmt: skip
-    fields.update(overrides)
-    return JobPosting(**fields)
 
 
 def skills_of(text: str) -> list[str]:

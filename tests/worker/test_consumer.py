@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from jobping.local.queues import JobQueues
+from devtools.local.queues import JobQueues
 from tests.faultmatrix import FaultMatrix, consumer_row, dlq_counts, drain_dlq
 from tests.worker.conftest import drain_queue, job_body, query, queue_counts, send_all, wait_for
 from worker.backoff import Backoff

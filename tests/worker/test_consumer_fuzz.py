@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobping.local.queues import JobQueues
+from devtools.local.queues import JobQueues
 from jobping.messages import InvalidMessage, JobMessage, decode
 from tests.faultmatrix import FaultMatrix, FaultRow, dlq_counts
 from tests.worker.conftest import queue_counts, send_all, wait_for

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from jobping.local.queues import JobQueues
+from devtools.local.queues import JobQueues
 from tests.worker.conftest import job_body, send_all, wait_for
 from worker.protection import PROTECTION_PATH, TaskProtection
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from jobping.local.queues import JobQueues
+from devtools.local.queues import JobQueues
 from tests.faultmatrix import FaultMatrix, consumer_row, drain_dlq
 from tests.worker.conftest import WorkerFactory, job_body, query, queue_counts, send_all, wait_for
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from jobping.local.queues import JobQueues
+from devtools.local.queues import JobQueues
 from tests.faultmatrix import FaultMatrix, consumer_row, drain_dlq
 from tests.worker.conftest import (
     WorkerFactory,

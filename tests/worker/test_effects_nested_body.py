@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from jobping.local.queues import JobQueues
+from devtools.local.queues import JobQueues
 from tests.faultmatrix import FaultMatrix, consumer_row, dlq_counts
 from tests.jobping.test_messages import nested_body
 from tests.worker.conftest import drain_queue, job_body, queue_counts, send_all, wait_for

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jobping.local.queues import JobQueues
+from devtools.local.queues import JobQueues
 from tests.worker.conftest import FakeQueue, WorkerFactory, job_body, send_all, wait_for
 from tests.worker.faults import TcpProxy
 from worker.consumer import Consumer

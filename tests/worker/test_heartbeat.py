@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from devtools.local.queues import JobQueues
 from jobping.db import connect
-from jobping.local.queues import JobQueues
 from jobping.messages import JobMessage
 from tests.faultmatrix import FaultMatrix, FaultRow, drain_dlq
 from tests.worker.conftest import (
@@ -239,3 +239,18 @@ def test_half_open_connection_costs_one_retry_not_hours(
         )
     )
     assert (row.lost, row.duplicate_effects, row.redriven) == (0, 0, 0), row
+
+
+def test_leases_extend_only_messages_past_half_their_timeout() -> None:
+    queue = FakeQueue(fail={"h2": (1, True)})
+    leases = Leases(queue, visibility_timeout=10)
+    leases.add([job_message(0), job_message(2)], received_at=100.0)
+    leases.add([job_message(1)], received_at=104.0)
+    leases.extend_due(now=105.0)
+    assert queue.visibility_calls == [[("h0", 10), ("h2", 10)]]
+    assert leases.extended == 1  # h2's extension failed: it is tried again next tick
+    leases.extend_due(now=106.0)
+    assert queue.visibility_calls[-1] == [("h2", 10)]
+    assert leases.release([job_message(1)], 0) == [job_message(1)]
+    assert queue.visibility_calls[-1] == [("h1", 0)]
+    assert len(leases) == 2

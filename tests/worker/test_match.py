@@ -12,23 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobping.vocabulary import WORK_MODES
+from tests.worker.conftest import make_job
 from worker.analyze import RuleAnalyzer
 from worker.match import SearchIndex
 from worker.model import SENIORITIES, Analysis, JobPosting, Match, SavedSearch
 from worker.skills import load_taxonomy
 
 USER = uuid.UUID(int=7)
-
-
-def make_job(**overrides: Any) -> JobPosting:
-    fields: dict[str, Any] = {
-        "job_id": uuid.UUID(int=1), "source": "lever:acme", "title": "Platform Engineer",
-        "company": "Acme", "location": "Berlin, Germany", "remote": None,
-        "url": "https://example.com/1", "description": "", "salary_min": None,
-        "salary_max": None, "salary_currency": None, "content_hash": "h",
-    }  # fmt: skip
-    fields.update(overrides)
-    return JobPosting(**fields)
 
 
 def make_analysis(**overrides: Any) -> Analysis:

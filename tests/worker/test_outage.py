@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg_pool import PoolClosed, PoolTimeout
 
-from jobping.local.queues import JobQueues, QueueSettings
+from devtools.local.queues import JobQueues, QueueSettings
 from jobping.messages import JobMessage
 from tests.faultmatrix import FaultMatrix, FaultRow, consumer_row, drain_dlq
 from tests.worker.conftest import (
