@@ -11,9 +11,10 @@ the salary bound are the scanner's too, defined in `jobping.vocabulary`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -155,6 +156,17 @@ class Notification:
     url: str
     score: float
     reasons: tuple[str, ...]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Notification:
+        """From a row by column name (`dict_row`) holding every field; other columns are ignored.
+
+        `score` may be a `numeric` (Decimal) and `reasons` a JSON array: both are normalized.
+        """
+        fields = {name: row[name] for name in cls.__slots__}
+        fields["score"] = float(row["score"])
+        fields["reasons"] = tuple(str(reason) for reason in row["reasons"])
+        return cls(**fields)
 
 
 def over_limits(search: SavedSearch) -> str | None:

@@ -26,11 +26,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import psycopg
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
-from psycopg.rows import TupleRow
+from psycopg.rows import TupleRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from jobping.logs import mask_email, redact_emails
@@ -61,7 +61,7 @@ WITH claimed AS (
     RETURNING n.id, n.user_id, n.job_id, n.saved_search_id
 )
 SELECT c.id, c.user_id, u.email, u.name, c.job_id, c.saved_search_id, j.title, j.company, j.url,
-       coalesce(m.score, 0), coalesce(m.reasons, '[]'::jsonb)
+       coalesce(m.score, 0) AS score, coalesce(m.reasons, '[]'::jsonb) AS reasons
 FROM claimed c
 JOIN users u ON u.id = c.user_id
 JOIN jobs j ON j.id = c.job_id
@@ -247,7 +247,8 @@ class NotificationSender:
             if not conn.autocommit:
                 raise RuntimeError("the sweep needs a pool of autocommit connections")
             params = {"min_age": min_age_s, "limit": limit}
-            claimed = [_notification(row) for row in conn.execute(_CLAIM, params)]
+            with conn.cursor(row_factory=dict_row) as cur:
+                claimed = [Notification.from_row(row) for row in cur.execute(_CLAIM, params)]
             return self.send_claimed(conn, claimed)
 
     def _deliver(self, notifications: Sequence[Notification]) -> list[tuple[Outcome, str | None]]:
@@ -271,19 +272,3 @@ class NotificationSender:
             )
             outcomes.append((outcome, why))
         return outcomes
-
-
-def _notification(row: tuple[Any, ...]) -> Notification:
-    return Notification(
-        id=row[0],
-        user_id=row[1],
-        email=row[2],
-        name=row[3],
-        job_id=row[4],
-        saved_search_id=row[5],
-        title=row[6],
-        company=row[7],
-        url=row[8],
-        score=float(row[9]),
-        reasons=tuple(str(r) for r in row[10]),
-    )

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.rows import TupleRow
+from psycopg.rows import TupleRow, class_row, dict_row
 
 from worker.model import Analysis, JobPosting, Match, Notification
 
 Conn = psycopg.Connection[TupleRow]
 
 _LOAD_JOB = """
-SELECT id, source, title, company, location, remote, url, description,
-       salary_min, salary_max, salary_currency, content_hash, work_mode
+SELECT id AS job_id, source, title, company, location, remote, url, description,
+       salary_min, salary_max, btrim(salary_currency) AS salary_currency, content_hash, work_mode
 FROM jobs WHERE id = %s"""
 
 # The job's write is this one statement (one round trip, its own transaction on the worker's
@@ -95,7 +95,7 @@ WITH job AS (
     ON CONFLICT (user_id, job_id) DO NOTHING
     RETURNING n.id, n.user_id, n.saved_search_id
 )
-SELECT c.current, r.id, r.user_id, r.email, r.name, r.saved_search_id::text
+SELECT c.current, r.id, r.user_id, r.email, r.name, r.saved_search_id::text AS search_key
 FROM (SELECT EXISTS (SELECT FROM job) AS current) c
 LEFT JOIN LATERAL (
     SELECT n.id, n.user_id, u.email, u.name, n.saved_search_id
@@ -107,24 +107,8 @@ LEFT JOIN LATERAL (
 
 def load_job(conn: Conn, job_id: uuid.UUID) -> JobPosting | None:
     """The job as the scanner stored it, or None if there is no such job."""
-    row = conn.execute(_LOAD_JOB, (job_id,)).fetchone()
-    if row is None:
-        return None
-    return JobPosting(
-        job_id=row[0],
-        source=row[1],
-        title=row[2],
-        company=row[3],
-        location=row[4],
-        remote=row[5],
-        url=row[6],
-        description=row[7],
-        salary_min=row[8],
-        salary_max=row[9],
-        salary_currency=row[10].strip() if row[10] else None,
-        content_hash=row[11],
-        work_mode=row[12],
-    )
+    with conn.cursor(row_factory=class_row(JobPosting)) as cur:
+        return cur.execute(_LOAD_JOB, (job_id,)).fetchone()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,31 +154,23 @@ def persist(
         ),
         "channel": channel,
     }
-    rows = conn.execute(_PERSIST, params).fetchall()
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_PERSIST, params).fetchall()
     return Persisted(
-        current=bool(rows[0][0]),
+        current=bool(rows[0]["current"]),
         notifications=[
-            _notification(job, *given[row[5]], row) for row in rows if row[1] is not None
+            _notification(job, *given[row["search_key"]], row)
+            for row in rows
+            if row["id"] is not None
         ],
     )
 
 
-def _notification(
-    job: JobPosting, match: Match, score: float, row: tuple[Any, ...]
-) -> Notification:
-    return Notification(
-        id=row[1],
-        user_id=row[2],
-        email=row[3],
-        name=row[4],
-        job_id=job.job_id,
-        saved_search_id=match.saved_search_id,
-        title=job.title,
-        company=job.company,
-        url=job.url,
-        score=score,
-        reasons=match.reasons,
-    )
+def _notification(job: JobPosting, match: Match, score: float, row: dict[str, Any]) -> Notification:
+    """The notification the statement inserted (`row`: its id and recipient) for `match`."""
+    about = {"job_id": job.job_id, "title": job.title, "company": job.company, "url": job.url}
+    chosen = {"saved_search_id": match.saved_search_id, "score": score, "reasons": match.reasons}
+    return Notification.from_row(row | about | chosen)
 
 
 def _score(value: float) -> float:
