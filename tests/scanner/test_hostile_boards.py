@@ -206,20 +206,15 @@ def test_a_trickling_board_fails_at_its_deadline_and_the_others_are_scanned(
 
 @pytest.mark.fault
 def test_a_redirect_to_another_origin_stores_nothing_from_it(
-    scanner: Scanner, db: str, fault_matrix: FaultMatrix
+    scanner: Scanner, other_server: LocalServer, db: str, fault_matrix: FaultMatrix
 ) -> None:
-    other = LocalServer()
-    other.start()
-    try:
-        target = other.route("/jobs.json", listings_reply(jobs_of(3)))
-        scanner.route("moved", redirect_reply(target))
-        summary = scanner.scan()
-    finally:
-        other.stop()
+    target = other_server.route("/jobs.json", listings_reply(jobs_of(3)))
+    scanner.route("moved", redirect_reply(target))
+    summary = scanner.scan()
 
     assert summary.failed_sources == ["jobping:moved"]
     assert "refused" in (summary.sources["jobping:moved"].error or "")
-    assert other.requests == []
+    assert other_server.requests == []
     assert _rows(db, "SELECT count(*) FROM jobs") == [(0,)]
     # The listings behind the redirect count as served, refused if the source failed.
     refused = {"redirect to another origin": 3 * summary.sources["jobping:moved"].failed}
