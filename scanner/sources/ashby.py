@@ -13,7 +13,7 @@ else the board name.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from jobping import workmode
 from jobping.vocabulary import WorkMode
@@ -42,13 +42,8 @@ class AshbyBoard(JsonBoard):
     """One Ashby job board."""
 
     config: AshbyConfig
+    endpoint = "/posting-api/job-board/{board}?includeCompensation=true"
     listings_key = "jobs"
-
-    @property
-    def url(self) -> str:
-        """The board's postings endpoint, compensation included."""
-        board = quote(self.config.board, safe="")
-        return f"{self.config.base_url}/posting-api/job-board/{board}?includeCompensation=true"
 
     def normalize(self, listing: Any) -> NormalizedJob | None:
         """One Ashby job as a `NormalizedJob`; None for an unlisted one."""

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from scanner.http import Fetcher, FetchError, FetchResult, Validators, ValidatorStore
 from scanner.model import NormalizedJob
@@ -182,16 +183,20 @@ class ConfiguredSource:
 class JsonBoard(ConfiguredSource):
     """A board whose API answers one JSON document listing every job (Greenhouse, Lever, Ashby).
 
-    Subclasses give the endpoint (`url`), where the listings are in the document
-    (`listings_key`: a member name, or None for a bare list) and how to `normalize` one.
+    Subclasses give the endpoint (`endpoint`, after the configured `base_url`), where the
+    listings are in the document (`listings_key`: a member name, or None for a bare list) and
+    how to `normalize` one.
     """
 
+    endpoint: str = ""
+    """The path and query after `base_url`; `{board}` stands for the URL-quoted board name."""
     listings_key: str | None = None
 
     @property
     def url(self) -> str:
-        """The board's endpoint."""
-        raise NotImplementedError
+        """The board's endpoint: `base_url`, then `endpoint` naming the configured board."""
+        board = quote(self.config.board, safe="")
+        return f"{self.config.base_url}{self.endpoint.format(board=board)}"
 
     def normalize(self, listing: Any) -> NormalizedJob | None:
         """One listing as a `NormalizedJob` (None to leave it out)."""

@@ -12,7 +12,6 @@ The company is the configured `company`, else the board's `company_name`, else t
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from jobping import workmode
 from jobping.vocabulary import WorkMode
@@ -31,13 +30,8 @@ class GreenhouseBoard(JsonBoard):
     """One Greenhouse job board."""
 
     config: GreenhouseConfig
+    endpoint = "/v1/boards/{board}/jobs?content=true"  # descriptions included
     listings_key = "jobs"
-
-    @property
-    def url(self) -> str:
-        """The board's jobs endpoint, descriptions included."""
-        board = quote(self.config.board, safe="")
-        return f"{self.config.base_url}/v1/boards/{board}/jobs?content=true"
 
     def normalize(self, listing: Any) -> NormalizedJob:
         """One Greenhouse job as a `NormalizedJob`."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 from typing import Any
-from urllib.parse import quote
 
 from jobping import workmode
 from scanner.config import LeverSource as LeverConfig
@@ -40,12 +39,8 @@ class LeverSite(JsonBoard):
     """One Lever site's published postings."""
 
     config: LeverConfig
+    endpoint = "/v0/postings/{board}?mode=json"
     listings_key = None
-
-    @property
-    def url(self) -> str:
-        """The site's postings endpoint in JSON mode."""
-        return f"{self.config.base_url}/v0/postings/{quote(self.config.board, safe='')}?mode=json"
 
     def normalize(self, listing: Any) -> NormalizedJob:
         """One Lever posting as a `NormalizedJob`."""

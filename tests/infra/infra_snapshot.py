@@ -93,6 +93,14 @@ def start(stack_file: Path) -> subprocess.Popen[str]:
     )
 
 
+def refusal(stack_file: Path) -> str:
+    """Run the harness on a stack file the program must refuse; its stderr."""
+    process = start(stack_file)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0, "the program accepted the stack file"
+    return err
+
+
 def finish(process: subprocess.Popen[str]) -> Snapshot:
     """Wait for a harness run; fail with its stderr if the program failed."""
     out, err = process.communicate(timeout=120)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
-import yaml
-from infra_snapshot import ROOT, stack_file_config
+from infra_snapshot import refusal, stack_file_config, write_stack_file
 
 from components.settings import SettingsError, StackSettings, load_settings, parse_settings
 from components.settings_rules import max_connections, schedule_interval_seconds
@@ -117,18 +114,8 @@ def test_production_refuses_unsafe_settings(key: str, change: Any) -> None:
 def test_the_program_stops_with_the_key_name(tmp_path: Path) -> None:
     config = stack_file_config("dev")
     config["jobping:worker"]["maxTasks"] = 0
-    stack_file = tmp_path / "Pulumi.broken.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": config}))
-    result = subprocess.run(
-        [sys.executable, "-m", "devtools.offline", str(stack_file)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode != 0
-    assert "jobping:worker.maxTasks: must be at least 1, got 0" in result.stderr
+    stderr = refusal(write_stack_file(tmp_path, "broken", config))
+    assert "jobping:worker.maxTasks: must be at least 1, got 0" in stderr
 
 
 def test_a_stack_that_cannot_scale_in_between_scans_is_rejected() -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import socket
 import uuid
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -18,6 +20,9 @@ from devtools.local.postgres import EmbeddedPostgres
 from jobping.aws import make_client
 from jobping.db import ConnectOptions, CredentialsError, connect, conninfo_for, open_pool
 from jobping.settings import AwsSettings, DatabaseSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
 def _set_password(postgres: EmbeddedPostgres, role: str, password: str) -> None:
@@ -35,45 +40,64 @@ def _kick(postgres: EmbeddedPostgres, role: str) -> None:
         )
 
 
-@pytest.fixture
-def rotating(postgres: EmbeddedPostgres, aws_settings: AwsSettings) -> tuple[str, str, str]:
-    """A role, its database and a Secrets Manager secret holding its first password."""
-    role = f"rot_{uuid.uuid4().hex[:8]}"
-    postgres.ensure_database(role, role, "first-password")
-    secrets = make_client("secretsmanager", aws_settings)
-    arn = secrets.create_secret(
-        Name=f"db/{role}",
-        SecretString=json.dumps({"username": role, "password": "first-password"}),
-    )["ARN"]
-    return role, role, arn
+def _secret_value(role: str, password: str) -> str:
+    """A database secret's value, as RDS writes it."""
+    return json.dumps({"username": role, "password": password})
 
 
-def _settings(postgres: EmbeddedPostgres, dbname: str, arn: str) -> DatabaseSettings:
-    return DatabaseSettings(
+def _secret_conninfo(
+    postgres: EmbeddedPostgres, dbname: str, arn: str, secrets: SecretsManagerClient
+) -> str | Callable[[], str]:
+    """The pool's conninfo for `dbname`, its log-in read from the secret `arn`."""
+    settings = DatabaseSettings(
         database_secret_arn=arn,
         database_host="127.0.0.1",
         database_port=postgres.port,
         database_name=dbname,
         database_sslmode="disable",
     )
+    return conninfo_for(settings, secrets)
+
+
+@dataclass(frozen=True)
+class Rotating:
+    """A role with its own database, the secret holding its password, and the pool's conninfo."""
+
+    role: str
+    arn: str
+    secrets: SecretsManagerClient
+    conninfo: str | Callable[[], str]
+
+    def put_secret(self, password: str) -> None:
+        """Store `password` in the secret, as a rotation's last step does."""
+        self.secrets.put_secret_value(
+            SecretId=self.arn, SecretString=_secret_value(self.role, password)
+        )
+
+
+@pytest.fixture
+def rotating(postgres: EmbeddedPostgres, aws_settings: AwsSettings) -> Rotating:
+    """A role, its database and a Secrets Manager secret holding its first password."""
+    role = f"rot_{uuid.uuid4().hex[:8]}"
+    postgres.ensure_database(role, role, "first-password")
+    secrets = make_client("secretsmanager", aws_settings)
+    arn = secrets.create_secret(
+        Name=f"db/{role}", SecretString=_secret_value(role, "first-password")
+    )["ARN"]
+    return Rotating(role, arn, secrets, _secret_conninfo(postgres, role, arn, secrets))
 
 
 def test_rotated_password_is_used_by_new_connections(
-    postgres: EmbeddedPostgres, aws_settings: AwsSettings, rotating: tuple[str, str, str]
+    postgres: EmbeddedPostgres, rotating: Rotating
 ) -> None:
-    role, dbname, arn = rotating
-    secrets = make_client("secretsmanager", aws_settings)
-    conninfo = conninfo_for(_settings(postgres, dbname, arn), secrets)
-    with open_pool(conninfo, size=2, wait=True, timeout=10) as pool:
+    role = rotating.role
+    with open_pool(rotating.conninfo, size=2, wait=True, timeout=10) as pool:
         with pool.connection() as conn:
             assert conn.execute("SELECT current_user").fetchone() == (role,)
 
         # Rotate the way RDS does: new password in the database and in the secret.
         _set_password(postgres, role, "second-password")
-        secrets.put_secret_value(
-            SecretId=arn,
-            SecretString=json.dumps({"username": role, "password": "second-password"}),
-        )
+        rotating.put_secret("second-password")
         with pool.connection() as conn:  # connections opened before rotation still work
             assert conn.execute("SELECT 1").fetchone() == (1,)
 
@@ -84,21 +108,15 @@ def test_rotated_password_is_used_by_new_connections(
                 assert conn.execute("SELECT current_user").fetchone() == (role,)
 
 
-def test_stale_secret_fails_to_connect(
-    postgres: EmbeddedPostgres, aws_settings: AwsSettings, rotating: tuple[str, str, str]
-) -> None:
+def test_stale_secret_fails_to_connect(postgres: EmbeddedPostgres, rotating: Rotating) -> None:
     """The control for the test above: without reading the secret again, log-in fails."""
-    role, dbname, arn = rotating
-    secrets = make_client("secretsmanager", aws_settings)
-    conninfo = conninfo_for(_settings(postgres, dbname, arn), secrets)
+    conninfo = rotating.conninfo
     assert callable(conninfo)
     frozen = conninfo()
-    _set_password(postgres, role, "third-password")
+    _set_password(postgres, rotating.role, "third-password")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(frozen).close()
-    secrets.put_secret_value(
-        SecretId=arn, SecretString=json.dumps({"username": role, "password": "third-password"})
-    )
+    rotating.put_secret("third-password")
     psycopg.connect(conninfo()).close()
 
 
@@ -107,7 +125,7 @@ def test_secret_without_password_is_a_clear_error(
 ) -> None:
     secrets = make_client("secretsmanager", aws_settings)
     arn = secrets.create_secret(Name=f"db/bad-{uuid.uuid4().hex[:6]}", SecretString="{}")["ARN"]
-    conninfo = conninfo_for(_settings(postgres, "jobping", arn), secrets)
+    conninfo = _secret_conninfo(postgres, "jobping", arn, secrets)
     assert callable(conninfo)
     with pytest.raises(CredentialsError, match="no username/password"):
         conninfo()

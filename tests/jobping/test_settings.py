@@ -12,6 +12,7 @@ from jobping.db import ConnectOptions
 from jobping.settings import ScannerSettings, WorkerSettings
 
 QUEUE = "http://127.0.0.1:9/123456789012/jobs"
+DATABASE_URL = "postgresql://localhost/jobping"
 
 
 @pytest.fixture
@@ -40,6 +41,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
+@pytest.fixture
+def worker_env(clean_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """`clean_env` with what the worker requires: the queue URL and a database URL."""
+    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
+    clean_env.setenv("DATABASE_URL", DATABASE_URL)
+    return clean_env
+
+
 def _exit_line(cls: type[settings.CommonSettings], capsys: pytest.CaptureFixture[str]) -> str:
     with pytest.raises(SystemExit) as exited:
         settings.load(cls, "prog")
@@ -49,9 +58,7 @@ def _exit_line(cls: type[settings.CommonSettings], capsys: pytest.CaptureFixture
     return lines[0]
 
 
-def test_worker_defaults_match_the_contract(clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
-    clean_env.setenv("DATABASE_URL", "postgresql://u:p@localhost/jobping")
+def test_worker_defaults_match_the_contract(worker_env: pytest.MonkeyPatch) -> None:
     loaded = settings.load(WorkerSettings, "worker")
     assert (loaded.worker_concurrency, loaded.worker_batch_size) == (8, 10)
     assert (loaded.worker_wait_seconds, loaded.worker_drain_seconds) == (20, 90)
@@ -61,10 +68,8 @@ def test_worker_defaults_match_the_contract(clean_env: pytest.MonkeyPatch) -> No
 
 
 def test_database_bounds_and_job_deadline_have_defaults_and_can_be_set(
-    clean_env: pytest.MonkeyPatch,
+    worker_env: pytest.MonkeyPatch,
 ) -> None:
-    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
-    clean_env.setenv("DATABASE_URL", "postgresql://u:p@localhost/jobping")
     loaded = settings.load(WorkerSettings, "worker")
     assert loaded.worker_job_timeout_seconds == 120
     assert ConnectOptions.from_settings(loaded) == ConnectOptions()  # one set of defaults
@@ -85,7 +90,7 @@ def test_database_bounds_and_job_deadline_have_defaults_and_can_be_set(
         "DATABASE_KEEPALIVES_COUNT": "4",
         "DATABASE_TCP_USER_TIMEOUT_SECONDS": "28",
     }.items():
-        clean_env.setenv(name, value)
+        worker_env.setenv(name, value)
     loaded = settings.load(WorkerSettings, "worker")
     assert loaded.worker_job_timeout_seconds == 45
     assert ConnectOptions.from_settings(loaded) == ConnectOptions(
@@ -99,11 +104,9 @@ def test_database_bounds_and_job_deadline_have_defaults_and_can_be_set(
 
 
 def test_connect_timeout_below_libpq_minimum_names_the_variable(
-    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    worker_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
-    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
-    clean_env.setenv("DATABASE_CONNECT_TIMEOUT_SECONDS", "1")
+    worker_env.setenv("DATABASE_CONNECT_TIMEOUT_SECONDS", "1")
     assert _exit_line(WorkerSettings, capsys).startswith(
         "prog: invalid setting DATABASE_CONNECT_TIMEOUT_SECONDS:"
     )
@@ -112,27 +115,23 @@ def test_connect_timeout_below_libpq_minimum_names_the_variable(
 def test_missing_queue_url_names_the_variable(
     clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
+    clean_env.setenv("DATABASE_URL", DATABASE_URL)
     assert _exit_line(WorkerSettings, capsys) == "prog: missing setting JOB_QUEUE_URL: required"
 
 
 def test_out_of_range_concurrency_names_the_variable(
-    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    worker_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
-    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
-    clean_env.setenv("WORKER_BATCH_SIZE", "11")
+    worker_env.setenv("WORKER_BATCH_SIZE", "11")
     line = _exit_line(WorkerSettings, capsys)
     assert line.startswith("prog: invalid setting WORKER_BATCH_SIZE:")
     assert "10" in line
 
 
 def test_non_numeric_value_names_the_variable(
-    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    worker_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
-    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
-    clean_env.setenv("HEALTH_PORT", "eighty")
+    worker_env.setenv("HEALTH_PORT", "eighty")
     assert _exit_line(WorkerSettings, capsys).startswith("prog: invalid setting HEALTH_PORT:")
 
 
@@ -165,11 +164,9 @@ def test_secret_arn_must_be_an_arn(
     )
 
 
-def test_log_level_is_case_insensitive(clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.setenv("JOB_QUEUE_URL", QUEUE)
-    clean_env.setenv("DATABASE_URL", "postgresql://localhost/jobping")
-    clean_env.setenv("LOG_LEVEL", "debug")
-    clean_env.setenv("SCANNER_SOURCES", "[]")
+def test_log_level_is_case_insensitive(worker_env: pytest.MonkeyPatch) -> None:
+    worker_env.setenv("LOG_LEVEL", "debug")
+    worker_env.setenv("SCANNER_SOURCES", "[]")
     assert settings.load(ScannerSettings, "scanner").log_level == "DEBUG"
 
 

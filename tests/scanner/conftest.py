@@ -16,13 +16,23 @@ from jobping.db import open_pool
 from scanner.http import Fetcher, RetryPolicy, Timeouts, make_client
 
 
-@pytest.fixture
-def http_server() -> Iterator[LocalServer]:
-    """A fresh local HTTP server for one test."""
+def _serving() -> Iterator[LocalServer]:
     server = LocalServer()
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def http_server() -> Iterator[LocalServer]:
+    """A fresh local HTTP server for one test."""
+    yield from _serving()
+
+
+@pytest.fixture
+def other_server() -> Iterator[LocalServer]:
+    """A second local server: another origin (same host, another port)."""
+    yield from _serving()
 
 
 @pytest.fixture

@@ -35,9 +35,22 @@ sources:
 """
 
 
+def _sources_file(directory: Path, name: str, text: str) -> Path:
+    """A sources file `name` in `directory` holding `text`."""
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _refusal(value: str) -> str:
+    """The message `load_sources` refuses `value` with."""
+    with pytest.raises(SourcesConfigError) as caught:
+        load_sources(value)
+    return str(caught.value)
+
+
 def test_a_yaml_file_is_loaded_with_defaults(tmp_path: Path) -> None:
-    path = tmp_path / "sources.yaml"
-    path.write_text(YAML, encoding="utf-8")
+    path = _sources_file(tmp_path, "sources.yaml", YAML)
 
     sources = load_sources(str(path), include_disabled=True)
 
@@ -61,8 +74,7 @@ def test_a_yaml_file_is_loaded_with_defaults(tmp_path: Path) -> None:
 
 
 def test_disabled_sources_are_left_out_by_default(tmp_path: Path) -> None:
-    path = tmp_path / "sources.yml"
-    path.write_text(YAML, encoding="utf-8")
+    path = _sources_file(tmp_path, "sources.yml", YAML)
 
     names = [source.name for source in load_sources(str(path))]
 
@@ -71,8 +83,8 @@ def test_disabled_sources_are_left_out_by_default(tmp_path: Path) -> None:
 
 def test_inline_json_and_json_files_are_accepted(tmp_path: Path) -> None:
     inline = '[{"type": "ashby", "org": "initech", "name": "initech-careers"}]'
-    path = tmp_path / "sources.json"
-    path.write_text('{"sources": [{"type": "rss", "url": "https://x.example/jobs.atom"}]}')
+    in_file = '{"sources": [{"type": "rss", "url": "https://x.example/jobs.atom"}]}'
+    path = _sources_file(tmp_path, "sources.json", in_file)
 
     (ashby,) = load_sources(f"  {inline}\n")
     (rss,) = load_sources(str(path))
@@ -117,11 +129,10 @@ def test_inline_json_and_json_files_are_accepted(tmp_path: Path) -> None:
     ],
 )
 def test_each_error_is_one_line_naming_the_problem(value: str, message: str) -> None:
-    with pytest.raises(SourcesConfigError) as caught:
-        load_sources(value)
+    refusal = _refusal(value)
 
-    assert message in str(caught.value)
-    assert "\n" not in str(caught.value)
+    assert message in refusal
+    assert "\n" not in refusal
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
@@ -132,32 +143,27 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_bad_yaml_names_the_file_and_line(tmp_path: Path) -> None:
-    path = tmp_path / "sources.yaml"
-    path.write_text("sources:\n  - type: greenhouse\n    board: [acme\n", encoding="utf-8")
+    path = _sources_file(
+        tmp_path, "sources.yaml", "sources:\n  - type: greenhouse\n    board: [acme\n"
+    )
 
-    with pytest.raises(SourcesConfigError) as caught:
-        load_sources(str(path))
+    refusal = _refusal(str(path))
 
-    assert str(caught.value).startswith(f"bad YAML in {path} line ")
-    assert "\n" not in str(caught.value)
+    assert refusal.startswith(f"bad YAML in {path} line ")
+    assert "\n" not in refusal
 
 
 def test_an_unknown_file_type_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "sources.toml"
-    path.write_text("x = 1")
+    path = _sources_file(tmp_path, "sources.toml", "x = 1")
 
     with pytest.raises(SourcesConfigError, match=r"must end in \.yaml, \.yml or \.json"):
         load_sources(str(path))
 
 
 def test_errors_in_a_file_name_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "sources.yaml"
-    path.write_text("- type: lever\n", encoding="utf-8")
+    path = _sources_file(tmp_path, "sources.yaml", "- type: lever\n")
 
-    with pytest.raises(SourcesConfigError) as caught:
-        load_sources(str(path))
-
-    assert str(caught.value) == f"{path}: source #1: field 'board' is required"
+    assert _refusal(str(path)) == f"{path}: source #1: field 'board' is required"
 
 
 def test_every_source_has_a_deadline_defaulting_to_two_minutes() -> None:

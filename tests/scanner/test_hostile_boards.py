@@ -28,7 +28,7 @@ from scanner.http import Validators
 from scanner.model import NormalizedJob
 from scanner.outbox import Outbox
 from scanner.store import DbValidatorStore, store_listings
-from tests.faultmatrix import FaultMatrix, listing_row
+from tests.faultmatrix import FaultMatrix, FaultRow, listing_row
 
 
 def _rows(db: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -39,6 +39,12 @@ def _rows(db: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 def _served(source: str, listings: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The fault matrix's unit: each listing a board served, under the board's source name."""
     return [(source, str(listing["external_id"])) for listing in listings]
+
+
+def _record_nothing_lost(matrix: FaultMatrix, row: FaultRow) -> None:
+    """Record the scan's fault-matrix row: no served listing may be lost or queued twice."""
+    matrix.record(row)
+    assert (row.lost, row.duplicate_effects) == (0, 0), row
 
 
 @pytest.mark.fault
@@ -59,10 +65,8 @@ def test_a_nul_byte_in_a_title_costs_nothing_and_the_outbox_is_drained(
     (row,) = _rows(db, "SELECT title, description FROM jobs WHERE external_id = 'nul-title'")
     assert row == ("Data Engineer", "Python  and SQL")
     served = _served("jobping:acme", acme) + _served("jobping:globex", globex)
-    recorded = fault_matrix.record(
-        listing_row("scanner: NUL byte in a listing's title", db, served=served, queued=queued)
-    )
-    assert (recorded.lost, recorded.duplicate_effects) == (0, 0), recorded
+    fault = "scanner: NUL byte in a listing's title"
+    _record_nothing_lost(fault_matrix, listing_row(fault, db, served=served, queued=queued))
 
 
 @pytest.mark.fault
@@ -87,12 +91,9 @@ def test_an_out_of_range_date_costs_only_that_field(
     assert (dates["year-zero"], dates["7"], dates["8"]) == (True, True, False)
     initech = [("greenhouse:initech", "7"), ("greenhouse:initech", "8")]
     served = _served("jobping:acme", acme) + initech
-    row = fault_matrix.record(
-        listing_row(
-            "scanner: year-zero dates (2 boards)", db, served=served, queued=scanner.queued()
-        )
-    )
-    assert (row.lost, row.duplicate_effects) == (0, 0), row
+    fault = "scanner: year-zero dates (2 boards)"
+    row = listing_row(fault, db, served=served, queued=scanner.queued())
+    _record_nothing_lost(fault_matrix, row)
 
 
 def test_a_listing_the_database_refuses_costs_only_that_listing(
@@ -143,8 +144,7 @@ def test_a_source_failing_in_the_database_never_stops_the_others_or_the_drain(
     assert sorted(queued) == ["job-0", "job-1", "job-10", "job-11"]
     served = _served("jobping:acme", acme) + _served("jobping:globex", globex)
     fault = "scanner: source failing in the database after its jobs were stored"
-    row = fault_matrix.record(listing_row(fault, db, served=served, queued=queued))
-    assert (row.lost, row.duplicate_effects) == (0, 0), row
+    _record_nothing_lost(fault_matrix, listing_row(fault, db, served=served, queued=queued))
 
 
 def test_a_failing_drain_is_reported_in_the_summary_not_raised(scanner: Scanner, db: str) -> None:
@@ -177,16 +177,9 @@ def test_a_gzip_bomb_fails_its_source_and_the_others_are_scanned(
     # The bomb serves no listing: its body counts as one item, refused if its source failed.
     served = [("jobping:bomb", "(its body)"), *_served("jobping:acme", jobs_of(3))]
     refused = {"gzip bomb, over 8 MiB decoded": int(summary.sources["jobping:bomb"].failed)}
-    row = fault_matrix.record(
-        listing_row(
-            "scanner: gzip bomb (256 MiB decoded) beside a good board",
-            db,
-            served=served,
-            queued=scanner.queued(),
-            skipped=refused,
-        )
-    )
-    assert (row.lost, row.duplicate_effects) == (0, 0), row
+    fault = "scanner: gzip bomb (256 MiB decoded) beside a good board"
+    row = listing_row(fault, db, served=served, queued=scanner.queued(), skipped=refused)
+    _record_nothing_lost(fault_matrix, row)
 
 
 @pytest.mark.fault
@@ -206,47 +199,29 @@ def test_a_trickling_board_fails_at_its_deadline_and_the_others_are_scanned(
     assert summary.sources["jobping:acme"].new == 3
     served = _served("jobping:slow", slow) + _served("jobping:acme", acme)
     refused = {"board past its deadline": len(slow) * summary.sources["jobping:slow"].failed}
-    row = fault_matrix.record(
-        listing_row(
-            "scanner: board trickling 1 byte per 50 ms (deadline 0.5 s)",
-            db,
-            served=served,
-            queued=scanner.queued(),
-            skipped=refused,
-        )
-    )
-    assert (row.lost, row.duplicate_effects) == (0, 0), row
+    fault = "scanner: board trickling 1 byte per 50 ms (deadline 0.5 s)"
+    row = listing_row(fault, db, served=served, queued=scanner.queued(), skipped=refused)
+    _record_nothing_lost(fault_matrix, row)
 
 
 @pytest.mark.fault
 def test_a_redirect_to_another_origin_stores_nothing_from_it(
-    scanner: Scanner, db: str, fault_matrix: FaultMatrix
+    scanner: Scanner, other_server: LocalServer, db: str, fault_matrix: FaultMatrix
 ) -> None:
-    other = LocalServer()
-    other.start()
-    try:
-        target = other.route("/jobs.json", listings_reply(jobs_of(3)))
-        scanner.route("moved", redirect_reply(target))
-        summary = scanner.scan()
-    finally:
-        other.stop()
+    target = other_server.route("/jobs.json", listings_reply(jobs_of(3)))
+    scanner.route("moved", redirect_reply(target))
+    summary = scanner.scan()
 
     assert summary.failed_sources == ["jobping:moved"]
     assert "refused" in (summary.sources["jobping:moved"].error or "")
-    assert other.requests == []
+    assert other_server.requests == []
     assert _rows(db, "SELECT count(*) FROM jobs") == [(0,)]
     # The listings behind the redirect count as served, refused if the source failed.
     refused = {"redirect to another origin": 3 * summary.sources["jobping:moved"].failed}
-    row = fault_matrix.record(
-        listing_row(
-            "scanner: 302 to another origin",
-            db,
-            served=_served("jobping:moved", jobs_of(3)),
-            queued=scanner.queued(),
-            skipped=refused,
-        )
-    )
-    assert (row.lost, row.duplicate_effects) == (0, 0), row
+    fault = "scanner: 302 to another origin"
+    served = _served("jobping:moved", jobs_of(3))
+    row = listing_row(fault, db, served=served, queued=scanner.queued(), skipped=refused)
+    _record_nothing_lost(fault_matrix, row)
 
 
 @pytest.mark.fault
@@ -275,13 +250,7 @@ def test_a_listing_cannot_write_under_another_sources_name(
     ]
     # The second scan's row; the queue also holds acme's job from the first scan, once.
     refused = {"names another source": summary.sources["jobping:partner"].skipped}
-    row = fault_matrix.record(
-        listing_row(
-            "scanner: listing naming another source",
-            db,
-            served=_served("jobping:partner", partner),
-            queued=scanner.queued(),
-            skipped=refused,
-        )
-    )
-    assert (row.lost, row.duplicate_effects) == (0, 0), row
+    fault = "scanner: listing naming another source"
+    served = _served("jobping:partner", partner)
+    row = listing_row(fault, db, served=served, queued=scanner.queued(), skipped=refused)
+    _record_nothing_lost(fault_matrix, row)

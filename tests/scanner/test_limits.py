@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterator
 
 import pytest
 from hostile import (
@@ -21,15 +20,6 @@ from local_http import LocalServer, Reply
 
 from scanner.http import MAX_BODY_BYTES, Fetcher, FetchError, RetryPolicy, Timeouts, make_client
 from scanner.netguard import is_public
-
-
-@pytest.fixture
-def other_server() -> Iterator[LocalServer]:
-    """A second local server: another origin (same host, another port)."""
-    server = LocalServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_a_gzip_bomb_is_refused_within_the_decompressed_limit(

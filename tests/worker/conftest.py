@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -201,6 +203,15 @@ def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return conn.execute(sql, params).fetchall()
 
 
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    """GET a health endpoint: its status and JSON body (an error status is an answer too)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
 @pytest.fixture
 def consumer_db(db: str) -> str:
     """The clean database with the consumer test tables."""
@@ -226,6 +237,11 @@ class WorkerProcess:
             except ValueError:
                 continue
         return lines
+
+    def health_url(self) -> str:
+        """The base URL of the worker's health server, from the port it logged."""
+        port = next(line["health_port"] for line in self.log_lines() if "health_port" in line)
+        return f"http://127.0.0.1:{port}"
 
     def outcomes(self) -> list[str]:
         """The `outcome` of every per-message log line so far."""

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from devtools.local.queues import JobQueues
-from tests.worker.conftest import FakeQueue, WorkerFactory, job_body, send_all, wait_for
+from tests.worker.conftest import FakeQueue, WorkerFactory, get_json, job_body, send_all, wait_for
 from tests.worker.faults import TcpProxy
 from worker.consumer import Consumer
 from worker.gate import DependencyGate, OutagePolicy
@@ -22,14 +19,6 @@ from worker.liveness import Loops
 from worker.sqs import Received
 
 FAST = OutagePolicy(hold_seconds=1, probe_first=0.1, probe_cap=0.2, check_interval=0.2)
-
-
-def _get(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.fixture
@@ -60,18 +49,21 @@ def test_health_stays_200_while_the_database_is_down_and_ready_says_why(
     try:
         with run_consumer(queues.url, gate=gate) as consumer:
             url = serve_health(consumer.liveness, gate.readiness)
-            wait_for(lambda: _get(f"{url}/ready")[0] == 200, 10, "ready")
-            assert _get(f"{url}/health") == (200, {"status": "ok"})
+            wait_for(lambda: get_json(f"{url}/ready")[0] == 200, 10, "ready")
+            assert get_json(f"{url}/health") == (200, {"status": "ok"})
             db_proxy.cut()
-            wait_for(lambda: _get(f"{url}/ready")[0] == 503, 10, "/ready to go 503")
-            body = _get(f"{url}/ready")[1]
+            wait_for(lambda: get_json(f"{url}/ready")[0] == 503, 10, "/ready to go 503")
+            body = get_json(f"{url}/ready")[1]
             assert body["reason"].startswith("database down: database unreachable")
             # An RDS failover must not get every worker replaced: liveness is still fine.
-            assert _get(f"{url}/health") == (200, {"status": "degraded", "reason": body["reason"]})
+            assert get_json(f"{url}/health") == (
+                200,
+                {"status": "degraded", "reason": body["reason"]},
+            )
             db_proxy.restore()
-            wait_for(lambda: _get(f"{url}/ready")[0] == 200, 10, "/ready to be 200 again")
-            assert _get(f"{url}/health") == (200, {"status": "ok"})
-            assert _get(f"{url}/other")[0] == 404
+            wait_for(lambda: get_json(f"{url}/ready")[0] == 200, 10, "/ready to be 200 again")
+            assert get_json(f"{url}/health") == (200, {"status": "ok"})
+            assert get_json(f"{url}/other")[0] == 404
         assert consumer.liveness() == "stopping"
         assert gate.outages == 1
     finally:
@@ -97,12 +89,12 @@ def test_health_is_503_when_a_consumer_loop_dies(serve_health: Callable[..., str
     consumer.start()
     try:
         url = serve_health(consumer.liveness)
-        wait_for(lambda: _get(f"{url}/health")[0] == 503, 5, "503")
-        assert _get(f"{url}/health") == (
+        wait_for(lambda: get_json(f"{url}/health")[0] == 503, 5, "503")
+        assert get_json(f"{url}/health") == (
             503,
             {"status": "unhealthy", "reason": "poller-0 thread died"},
         )
-        assert _get(f"{url}/ready") == (200, {"status": "ready"})  # no dependency is down
+        assert get_json(f"{url}/ready") == (200, {"status": "ready"})  # no dependency is down
     finally:
         consumer.shutdown()
 
@@ -138,17 +130,12 @@ def test_silent_loops_and_all_handlers_stuck_make_the_worker_not_live() -> None:
     assert loops.problem(handlers=1, stuck_after=180) == "heartbeat thread died"
 
 
-def _health_url(worker_lines: list[dict[str, Any]]) -> str:
-    port = next(line["health_port"] for line in worker_lines if "health_port" in line)
-    return f"http://127.0.0.1:{port}"
-
-
 def test_probe_has_its_own_connection_so_a_busy_pool_keeps_the_worker_healthy(
     sqs: Any, queues: JobQueues, start_worker: WorkerFactory
 ) -> None:
     worker = start_worker(queues.url, CONSUMER_APP_CHECK_INTERVAL="0.2")
-    url = _health_url(worker.log_lines())
-    wait_for(lambda: _get(f"{url}/ready")[0] == 200, 10, "ready")
+    url = worker.health_url()
+    wait_for(lambda: get_json(f"{url}/ready")[0] == 200, 10, "ready")
     # A notification sweep stuck on a slow provider, with busy handlers: every pooled
     # connection is taken for 8 s.
     send_all(sqs, queues.url, [job_body("hog_pool", title="8")])
@@ -158,6 +145,6 @@ def test_probe_has_its_own_connection_so_a_busy_pool_keeps_the_worker_healthy(
         "every pooled connection to be taken",
     )
     time.sleep(1.0)  # several probe intervals, each of which would wait for a pooled connection
-    assert _get(f"{url}/health") == (200, {"status": "ok"})
-    assert _get(f"{url}/ready") == (200, {"status": "ready"})
+    assert get_json(f"{url}/health") == (200, {"status": "ok"})
+    assert get_json(f"{url}/ready") == (200, {"status": "ready"})
     assert not any(line.get("dependency_state") == "down" for line in worker.log_lines())

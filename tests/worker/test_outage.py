@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,7 @@ from tests.faultmatrix import FaultMatrix, FaultRow, consumer_row, drain_dlq
 from tests.worker.conftest import (
     FakeQueue,
     WorkerFactory,
+    get_json,
     job_body,
     job_message,
     query,
@@ -68,19 +67,6 @@ def _runs(db: str) -> int:
     return int(query(db, "SELECT count(*) FROM consumer_runs")[0][0])
 
 
-def _get(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def _health_url(lines: list[dict[str, Any]]) -> str:
-    port = next(line["health_port"] for line in lines if "health_port" in line)
-    return f"http://127.0.0.1:{port}"
-
-
 def _receives(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Each message's outcome lines: one per receive (processed, deferred, retried ...)."""
     by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -106,7 +92,7 @@ def test_database_outage_costs_no_dead_letters(
     assert json.loads(attrs["RedrivePolicy"])["maxReceiveCount"] == deployed.max_receive_count == 3
 
     worker = start_worker(queues.url, DATABASE_URL=db_proxy.rewrite(consumer_db), **OUTAGE_ENV)
-    health = _health_url(worker.log_lines())
+    health = worker.health_url()
     # Twelve slow jobs: four running and eight received, waiting, when the database goes away.
     bodies = [job_body("write", title="1") for _ in range(12)]
     ids = send_all(sqs, queues.url, bodies)
@@ -119,8 +105,10 @@ def test_database_outage_costs_no_dead_letters(
         bodies += wave
         ids += send_all(sqs, queues.url, wave)
         time.sleep(OUTAGE_SECONDS / 8)
-    wait_for(lambda: _get(f"{health}/ready")[0] == 503, 10, "/ready to say the database is down")
-    status, body = _get(f"{health}/health")
+    wait_for(
+        lambda: get_json(f"{health}/ready")[0] == 503, 10, "/ready to say the database is down"
+    )
+    status, body = get_json(f"{health}/health")
     assert (status, body["status"]) == (200, "degraded")  # alive: nothing for ECS to replace
     time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - outage_started)))
     assert worker.process.poll() is None  # never exits because of an outage
@@ -134,7 +122,7 @@ def test_database_outage_costs_no_dead_letters(
     assert queue_counts(sqs, queues.dlq_url) == (0, 0)  # zero dead letters
     assert worker.process.poll() is None
     assert query(consumer_db, "SELECT count(*), max(times) FROM consumer_jobs") == [(60, 1)]
-    assert _get(f"{health}/ready")[0] == 200
+    assert get_json(f"{health}/ready")[0] == 200
 
     lines = worker.log_lines()
     receives = _receives(lines)
