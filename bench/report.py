@@ -69,7 +69,17 @@ class Target:
 
 
 TARGETS = (
-    Target("worker no-op vs limit (equal pollers)", "noop", "ratio_to_limit", ">=", 0.9, "x"),
+    Target(
+        "worker no-op vs limit, 1 poller (concurrency 8)", "noop", "ratio_to_limit", ">=", 0.95, "x"
+    ),
+    Target(
+        "worker no-op vs limit, 4 pollers (concurrency 32)",
+        "noop32",
+        "ratio_to_limit",
+        ">=",
+        0.95,
+        "x",
+    ),
     Target("full pipeline, jobs/s per worker process", "pipeline", "messages_per_s", ">=", 300, ""),
     Target("SQS requests per job, scanner + worker", "e2e", "sqs_requests_per_job", "<=", 0.35, ""),
     Target(
@@ -105,6 +115,11 @@ DETAILS: tuple[tuple[str, str, str, str], ...] = (
     ("noop", "sqs_requests_per_message", "worker no-op, SQS requests per message", "{:.3f}"),
     ("noop", "peak_rss_mib", "worker no-op, peak RSS (MiB)", "{:.1f}"),
     ("noop", "start_to_first_poll_s", "worker no-op, start to first poll (s)", "{:.2f}"),
+    ("limit32", "messages_per_s", "limit, 4 threads: bare boto3 loop, messages/s", "{:.0f}"),
+    ("noop32", "messages_per_s", "worker no-op, concurrency 32 (4 pollers), messages/s", "{:.0f}"),
+    ("noop32", "ratio_to_limit", "worker no-op / limit, 4 pollers (same round)", "{:.2f}"),
+    ("noop32", "messages_per_cpu_s", "worker no-op c32, messages per worker CPU-s", "{:.0f}"),
+    ("noop32", "sqs_requests_per_message", "worker no-op c32, SQS requests per message", "{:.3f}"),
     ("pipeline", "messages_per_s", "full pipeline, jobs/s per worker process", "{:.0f}"),
     ("pipeline", "messages_per_cpu_s", "full pipeline, jobs per worker CPU-s", "{:.0f}"),
     ("pipeline", "sqs_requests_per_message", "full pipeline, SQS requests per job", "{:.3f}"),

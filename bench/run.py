@@ -23,7 +23,11 @@ from bench.report import machine, summarize, write
 from jobping.settings import WorkerSettings
 
 log = logging.getLogger("bench")
-ALL = ("limit", "noop", "pipeline", "e2e", "searches")
+ALL = ("limit", "noop", "limit32", "noop32", "pipeline", "e2e", "searches")
+#: The second no-op pair: the worker at this concurrency (4 pollers) against as many threads.
+WIDE_CONCURRENCY = 32
+#: `--only NAME`: a scenario, or a group of them, to run alone.
+ONLY = {name: (name,) for name in ALL} | {"noop": ("limit", "noop", "limit32", "noop32")}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -31,10 +35,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--endpoint-url", help="SQS endpoint (default: LocalStack on this host)")
     parser.add_argument("--scenarios", default=",".join(ALL), help="comma-separated subset")
-    parser.add_argument("--only", choices=ALL, help="run this one scenario (= --scenarios NAME)")
+    parser.add_argument("--only", choices=sorted(ONLY), help="run only this scenario or group")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of limit/no-op/pipeline")
     parser.add_argument("--e2e-rounds", type=int, default=2)
-    parser.add_argument("--messages", type=int, default=4000, help="per limit/no-op drain")
+    parser.add_argument("--messages", type=int, default=20_000, help="per limit/no-op drain")
     parser.add_argument("--pipeline-jobs", type=int, default=3000)
     parser.add_argument("--e2e-jobs", type=int, default=5000)
     parser.add_argument("--e2e-workers", type=int, default=1)
@@ -56,7 +60,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-readme", action="store_true", help="leave bench/README.md alone")
     args = parser.parse_args(argv)
     if args.only:
-        args.scenarios = args.only
+        args.scenarios = ",".join(ONLY[args.only])
     return args
 
 
@@ -70,25 +74,14 @@ def run_rounds(env: BenchEnv, args: argparse.Namespace, logdir: Path) -> dict[st
     """Every scenario, `--rounds` (or `--e2e-rounds`) times."""
     chosen = set(args.scenarios.split(","))
     rounds: dict[str, list[Any]] = {name: [] for name in ALL if name in chosen}
-    threads = pollers_for(args.concurrency)
     noop_bodies = scenarios.noop_bodies(args.messages)
     pipeline_bodies = scenarios.job_bodies(env.database_url) if "pipeline" in chosen else []
     for index in range(args.rounds):
-        pair: list[tuple[str, Callable[[], dict[str, Any]]]] = []
-        if "limit" in chosen:
-            pair.append(("limit", partial(scenarios.limit, env, noop_bodies, threads)))
-        if "noop" in chosen:
-            noop = partial(
-                scenarios.worker_drain, env, "bench.noop_worker", noop_bodies, logdir,
-                f"noop-{index}", concurrency=args.concurrency,
-            )  # fmt: skip
-            pair.append(("noop", noop))
-        for name, run in pair if index % 2 == 0 else reversed(pair):
-            rounds[name].append(run())
-            log.info("round %d %s: %s", index + 1, name, _brief(rounds[name][-1]))
-        if "limit" in rounds and "noop" in rounds:
-            noop, bare = rounds["noop"][-1], rounds["limit"][-1]
-            noop["ratio_to_limit"] = noop["messages_per_s"] / bare["messages_per_s"]
+        for bare, worker, concurrency in (
+            ("limit", "noop", args.concurrency),
+            ("limit32", "noop32", WIDE_CONCURRENCY),
+        ):
+            _noop_pair(env, rounds, logdir, index, noop_bodies, (bare, worker), concurrency)
         if "pipeline" in chosen:
             scenarios.pipeline_reset(env)
             figures = scenarios.worker_drain(
@@ -109,6 +102,34 @@ def run_rounds(env: BenchEnv, args: argparse.Namespace, logdir: Path) -> dict[st
     if "searches" in chosen:  # last: it replaces the saved searches the others use
         rounds["searches"].append(searches.run(env, args, logdir))
     return rounds
+
+
+def _noop_pair(
+    env: BenchEnv,
+    rounds: dict[str, list[Any]],
+    logdir: Path,
+    index: int,
+    bodies: list[str],
+    names: tuple[str, str],
+    concurrency: int,
+) -> None:
+    """The bare loop and the no-op worker with equal pollers, back to back, order alternating."""
+    bare, worker = names
+    pair: list[tuple[str, Callable[[], dict[str, Any]]]] = []
+    if bare in rounds:
+        pair.append((bare, partial(scenarios.limit, env, bodies, pollers_for(concurrency))))
+    if worker in rounds:
+        noop = partial(
+            scenarios.worker_drain, env, "bench.noop_worker", bodies, logdir,
+            f"{worker}-{index}", concurrency=concurrency,
+        )  # fmt: skip
+        pair.append((worker, noop))
+    for name, run in pair if index % 2 == 0 else reversed(pair):
+        rounds[name].append(run())
+        log.info("round %d %s: %s", index + 1, name, _brief(rounds[name][-1]))
+    if bare in rounds and worker in rounds:
+        figures = rounds[worker][-1]
+        figures["ratio_to_limit"] = figures["messages_per_s"] / rounds[bare][-1]["messages_per_s"]
 
 
 def _brief(figures: dict[str, Any]) -> str:
@@ -159,8 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logdir = env.workdir / "logs"
         logdir.mkdir()
         reset_all(env.database_url)
-        seed_searches(env.database_url, args.users, args.searches)
-        insert_jobs(env.database_url, make_jobs(args.pipeline_jobs))
+        if args.profile or {"pipeline", "e2e"} & set(args.scenarios.split(",")):
+            seed_searches(env.database_url, args.users, args.searches)
+            insert_jobs(env.database_url, make_jobs(args.pipeline_jobs))
         if args.profile:
             profile(env, args, logdir)
             return 0
@@ -175,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "endpoint": args.endpoint_url or "LocalStack (host)",
             "concurrency": args.concurrency,
             "pollers": pollers_for(args.concurrency),
+            "wide_concurrency": WIDE_CONCURRENCY,
+            "wide_pollers": pollers_for(WIDE_CONCURRENCY),
             "messages": args.messages,
             "pipeline_jobs": args.pipeline_jobs,
             "e2e_jobs": args.e2e_jobs,

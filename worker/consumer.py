@@ -10,9 +10,11 @@ registered for its action. Threads, all fixed at start (none per message):
   waits for SQS. With `prefetch=0` a message is never received before a thread is free for it.
 - `concurrency` handler threads: decode, call the handler, settle the message (`worker.settle`:
   delete, DLQ, backoff or hand-back).
+- `pollers` deleter threads: batched deletes (`worker.acks`), one batch in flight each, so
+  deletes keep pace with the receives of as many pollers.
 - one heartbeat thread: visibility extensions, and giving up jobs past their deadline
   (`worker.heartbeat`). Its own, so that a slow delete or agent call never delays an extension.
-- one housekeeping thread: batched deletes, task protection, metric flushes.
+- one housekeeping thread: task protection, metric flushes.
 - with a dependency gate (`worker.gate`), its probe thread: while the gate is not up, pollers do
   not receive and messages not yet started are handed back, so an outage costs no receives.
 
@@ -41,7 +43,7 @@ from worker.protection import TaskProtection
 from worker.settle import Handler, Settler
 from worker.slots import Slots, Waiting
 from worker.sqs import Queue, QueueInfo, Received
-from worker.upkeep import heartbeat_loop, housekeeping_loop
+from worker.upkeep import delete_loop, heartbeat_loop, housekeeping_loop
 
 __all__ = ["Consumer", "Handler"]
 
@@ -111,7 +113,7 @@ class Consumer:
         self._backoff = backoff or Backoff()
         self._metrics = metrics
         self._protection = protection or TaskProtection(None)
-        self._ack_interval = ack_interval
+        self._housekeeping_tick = max(0.05, ack_interval)
         self._gate, self._job_timeout = gate, job_timeout
         self._loops = Loops()
         # Deletes go out 10 at a time (SQS's batch maximum) or on the interval, whichever first.
@@ -150,6 +152,7 @@ class Consumer:
         stall_after = 2 * self._wait + LIVENESS_SLACK
         threads = [(f"handler-{i}", self._handle_loop, False) for i in range(self._concurrency)]
         threads += [(f"poller-{i}", self._poll_loop, True) for i in range(self._pollers)]
+        threads += [(f"deleter-{i}", self._delete, True) for i in range(self._pollers)]
         threads += [("heartbeat", self._heartbeat, True), ("housekeeping", self._housekeep, True)]
         for name, target, watched in threads:
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -198,7 +201,7 @@ class Consumer:
         self._closed.set()
         self._acker.wake()
         for thread in self._threads:
-            if thread.name in ("heartbeat", "housekeeping"):
+            if thread.name in ("heartbeat", "housekeeping") or thread.name.startswith("deleter-"):
                 thread.join(10.0)
         if self._gate is not None:
             self._gate.stop()
@@ -287,15 +290,19 @@ class Consumer:
             self._closed, beat=self._loops.beat, settler=state.settler, leases=state.leases
         )
 
+    def _delete(self) -> None:
+        delete_loop(
+            self._closed, beat=self._loops.beat, acker=self._acker, tick=self._housekeeping_tick
+        )
+
     def _housekeep(self) -> None:
         housekeeping_loop(
             self._closed,
             beat=self._loops.beat,
-            acker=self._acker,
             leases=self._started().leases,
             protection=self._protection,
             metrics=self._metrics,
-            tick=max(0.05, self._ack_interval),
+            tick=self._housekeeping_tick,
         )
 
     def _release(self, messages: list[Received]) -> None:

@@ -1,11 +1,12 @@
-"""The consumer's two background loops, each on its own thread.
+"""The consumer's background loops, each on its own thread.
 
 - heartbeat: gives up jobs past their deadline and extends the visibility of held messages
   (`worker.heartbeat`). Nothing else runs on it, so a slow delete or a slow ECS agent cannot
   delay an extension past the visibility timeout.
-- housekeeping: batched deletes (`worker.acks`), task protection, metric flushes.
+- deleters (one per poller): batched deletes (`worker.acks`).
+- housekeeping: task protection, metric flushes.
 
-Both come round at least every tick and `beat()`, which is what `GET /health` watches.
+Each comes round at least every tick and `beat()`s, which is what `GET /health` watches.
 """
 
 from __future__ import annotations
@@ -43,22 +44,34 @@ def heartbeat_loop(
             log.exception("heartbeat failed; continuing")
 
 
+def delete_loop(
+    closed: threading.Event, *, beat: Callable[[], None], acker: Acker, tick: float
+) -> None:
+    """Send each batch of deletes as it falls due until `closed` is set."""
+    while not closed.is_set():
+        batch = acker.next_batch(tick)
+        beat()
+        if not batch:
+            continue
+        try:
+            acker.send(batch)
+        except Exception:
+            log.exception("sending deletes failed; continuing")
+
+
 def housekeeping_loop(
     closed: threading.Event,
     *,
     beat: Callable[[], None],
-    acker: Acker,
     leases: Leases,
     protection: TaskProtection,
     metrics: Metrics | None,
     tick: float,
 ) -> None:
-    """Send due deletes, keep task protection in step, flush metrics until `closed` is set."""
-    while not closed.is_set():
-        acker.wait(tick)
+    """Keep task protection in step and flush metrics until `closed` is set."""
+    while not closed.wait(tick):
         beat()
         try:
-            acker.flush()
             protection.update(busy=len(leases) > 0)
             if metrics is not None:
                 metrics.flush_due()
