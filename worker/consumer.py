@@ -42,7 +42,7 @@ from worker.metrics import Metrics
 from worker.protection import TaskProtection
 from worker.settle import Handler, Settler
 from worker.slots import Slots, Waiting
-from worker.sqs import Queue, QueueInfo, Received
+from worker.sqs import MAX_BATCH, Queue, QueueInfo, Received
 from worker.upkeep import delete_loop, heartbeat_loop, housekeeping_loop
 
 __all__ = ["Consumer", "Handler"]
@@ -53,11 +53,9 @@ log = logging.getLogger(__name__)
 LIVENESS_SLACK = 10.0
 #: Seconds past its deadline a job may keep a handler thread before the thread counts as stuck.
 STUCK_GRACE = 60.0
-#: How long a poller waits for more free slots once one is free, to ask for a fuller batch
-#: (measured: SQS requests per job 0.79 -> 0.26, no-op throughput 0.53x -> 0.74x the limit).
+#: How long a poller waits for more free slots once one is free, to ask for a fuller batch:
+#: fewer, fuller receives cost fewer SQS requests per job (figures in docs/benchmarks.md).
 GATHER_SECONDS = 0.05
-#: SQS's largest batch for ReceiveMessage, DeleteMessageBatch and the visibility calls.
-MAX_BATCH = 10
 
 
 @dataclass(frozen=True)

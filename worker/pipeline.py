@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from psycopg_pool import PoolClosed
@@ -20,6 +20,7 @@ from worker.analyze import Analyzer, RuleAnalyzer
 from worker.errors import PermanentError
 from worker.notify import LogNotifier, NotificationSender, Notifier, SesNotifier
 from worker.searches import SearchCache
+from worker.settle import Handler
 from worker.store import load_job, persist
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     from worker.model import JobPosting
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[JobMessage], None]
 
 
 class JobPipeline:
