@@ -229,7 +229,13 @@ class WorkerProcess:
     stdout_path: Path
 
     def log_lines(self) -> list[dict[str, Any]]:
-        """The JSON log lines written so far."""
+        """The JSON log lines written so far (a line still being written is left out).
+
+        While the worker runs this is only a snapshot: its log writer (`jobping.logs`) writes
+        queued records every 50 ms, and a message's outcome is logged after its delete is
+        queued (`worker.settle`), so an empty queue does not mean every outcome is written. Poll
+        for a line with `wait_for`, or read the whole log after `stop()`.
+        """
         lines = []
         for raw in self.stderr_path.read_text(errors="replace").splitlines():
             try:
@@ -262,6 +268,18 @@ class WorkerProcess:
     def signal(self, signum: int) -> None:
         """Send `signum` to the worker."""
         self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM the worker and wait for it to exit; its exit code (0 after a clean drain).
+
+        The worker writes every queued log record before it exits, so `log_lines()` is
+        complete from here on.
+        """
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the worker did not exit within {timeout} s of SIGTERM")
 
 
 @dataclass

@@ -123,6 +123,9 @@ def test_database_outage_costs_no_dead_letters(
     assert worker.process.poll() is None
     assert query(consumer_db, "SELECT count(*), max(times) FROM consumer_jobs") == [(60, 1)]
     assert get_json(f"{health}/ready")[0] == 200
+    # The last outcome lines may still be queued in the worker's log writer: read the log once
+    # the worker has drained and exited, when every record has been written.
+    assert worker.stop() == 0
 
     lines = worker.log_lines()
     receives = _receives(lines)
