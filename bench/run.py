@@ -36,7 +36,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--endpoint-url", help="SQS endpoint (default: LocalStack on this host)")
     parser.add_argument("--scenarios", default=",".join(ALL), help="comma-separated subset")
     parser.add_argument("--only", choices=sorted(ONLY), help="run only this scenario or group")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of limit/no-op/pipeline")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the pipeline")
+    parser.add_argument(
+        "--pair-rounds",
+        type=int,
+        default=5,
+        help="rounds of the two limit/no-op pairs (their ratio varies ~10%% between rounds here)",
+    )
     parser.add_argument("--e2e-rounds", type=int, default=2)
     parser.add_argument("--messages", type=int, default=20_000, help="per limit/no-op drain")
     parser.add_argument("--pipeline-jobs", type=int, default=3000)
@@ -71,18 +77,19 @@ def pollers_for(concurrency: int) -> int:
 
 
 def run_rounds(env: BenchEnv, args: argparse.Namespace, logdir: Path) -> dict[str, list[Any]]:
-    """Every scenario, `--rounds` (or `--e2e-rounds`) times."""
+    """Every scenario, `--pair-rounds`, `--rounds` or `--e2e-rounds` times."""
     chosen = set(args.scenarios.split(","))
     rounds: dict[str, list[Any]] = {name: [] for name in ALL if name in chosen}
     noop_bodies = scenarios.noop_bodies(args.messages)
     pipeline_bodies = scenarios.job_bodies(env.database_url) if "pipeline" in chosen else []
-    for index in range(args.rounds):
+    for index in range(max(args.rounds, args.pair_rounds)):
         for bare, worker, concurrency in (
             ("limit", "noop", args.concurrency),
             ("limit32", "noop32", WIDE_CONCURRENCY),
         ):
-            _noop_pair(env, rounds, logdir, index, noop_bodies, (bare, worker), concurrency)
-        if "pipeline" in chosen:
+            if index < args.pair_rounds:
+                _noop_pair(env, rounds, logdir, index, noop_bodies, (bare, worker), concurrency)
+        if "pipeline" in chosen and index < args.rounds:
             scenarios.pipeline_reset(env)
             figures = scenarios.worker_drain(
                 env, "worker", pipeline_bodies, logdir, f"pipeline-{index}",

@@ -33,6 +33,8 @@ from typing import Any, TextIO
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+# One encoder for every line (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 # An e-mail address. The runs either side of "@" are bounded, so a long hostile line (a job
 # title is logged) costs linear time however it is built.
 _EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
@@ -66,7 +68,7 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return redact_emails(json.dumps(payload, default=str, ensure_ascii=False))
+        return redact_emails(_ENCODER.encode(payload))
 
 
 class TextFormatter(logging.Formatter):
@@ -150,5 +152,11 @@ def configure(level: str = "INFO", fmt: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [_Enqueue(_writer.records)]
     root.setLevel(level)
+    # Fields no formatter here writes, not worth their cost per record: the caller's file and
+    # line (a stack walk), thread, process and multiprocessing names. The Logging HOWTO's
+    # "Optimization" section lists these switches:
+    # https://docs.python.org/3/howto/logging.html#optimization
+    logging._srcfile = None  # the documented switch for caller information
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for noisy in ("botocore", "boto3", "urllib3", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

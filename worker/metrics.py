@@ -76,7 +76,8 @@ class Metrics:
     def record(self, action: str, outcome: str, duration_ms: float) -> None:
         """Count one message's `outcome` and its processing time under `action`."""
         with self._lock:
-            bucket = self._buckets.setdefault(action, _Bucket())
+            if (bucket := self._buckets.get(action)) is None:
+                bucket = self._buckets[action] = _Bucket()
             if (name := COUNTERS.get(outcome)) is not None:
                 bucket.counts[name] += 1
             if outcome != "released":

@@ -48,7 +48,7 @@ class Slots:
             return
         with self._changed:
             self._free += count
-            if any(self._free >= need for need in self._needs):
+            if self._needs and self._free >= min(self._needs):
                 self._changed.notify_all()
 
     def busy(self) -> int:

@@ -26,7 +26,8 @@ MAX_VISIBILITY_SECONDS = 43_200
 #: SQS's limit on message attributes per message.
 MAX_MESSAGE_ATTRIBUTES = 10
 
-_SYSTEM_ATTRIBUTES: list[Any] = ["ApproximateReceiveCount", "SentTimestamp"]
+#: The one system attribute the worker reads: retry delays and DLQ decisions depend on it.
+_SYSTEM_ATTRIBUTES: list[Any] = ["ApproximateReceiveCount"]
 
 MessageAttributes = Mapping[str, "MessageAttributeValueTypeDef"]
 
@@ -39,7 +40,6 @@ class Received:
     receipt_handle: str
     body: str
     receive_count: int = 1
-    sent_timestamp_ms: int = 0
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -130,7 +130,7 @@ class SqsQueue:
         )
 
     def receive(self, max_messages: int, wait_seconds: int) -> list[Received]:
-        """ReceiveMessage with the receive count, sent time and all message attributes."""
+        """ReceiveMessage with the receive count and all message attributes (kept on the DLQ)."""
         response = self._client.receive_message(
             QueueUrl=self.url,
             MaxNumberOfMessages=max_messages,
@@ -146,7 +146,6 @@ class SqsQueue:
                 receipt_handle=m["ReceiptHandle"],
                 body=m["Body"],
                 receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
-                sent_timestamp_ms=int(m.get("Attributes", {}).get("SentTimestamp", "0")),
                 attributes=m.get("MessageAttributes", {}),
             )
             for m in response.get("Messages", [])
