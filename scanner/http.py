@@ -8,8 +8,8 @@ backoff and jitter, and waits what `Retry-After` asks (seconds or an HTTP date),
 What a board sends is hostile input, so every GET is bounded three ways: the body, counted as
 it is DECOMPRESSED (`scanner.body`); the time, by a total deadline per source that covers
 every attempt, read and backoff (`Fetcher.deadline`); and the target, since redirects are
-followed only within the configured origin and private addresses are refused
-(`scanner.netguard`).
+followed only within the configured origin, and each connection goes to an address of its
+host that was resolved once and checked to be public (`scanner.netguard`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import httpx
 from jobping import __version__
 from scanner.body import BodyError, read_body
 from scanner.deadline import Deadline
-from scanner.netguard import OriginPolicy, Refused, Resolver, system_resolver
+from scanner.netguard import OriginPolicy, PinnedTransport, Refused, Resolver, system_resolver
 from scanner.retry import RetryPolicy, retry_after_seconds
 from scanner.validators import InMemoryValidatorStore, Validators, ValidatorStore
 
@@ -86,12 +86,14 @@ def make_client(
     timeouts: Timeouts | None = None,
     *,
     user_agent: str = USER_AGENT,
-    transport: httpx.BaseTransport | None = None,
+    resolve: Resolver = system_resolver,
 ) -> httpx.Client:
     """The one HTTP client the scanner uses: timeouts, User-Agent; `Fetcher` follows redirects.
 
     httpx would follow a redirect anywhere, so the client follows none and `Fetcher` follows
-    those its origin policy allows.
+    those its origin policy allows. Its transport connects only to addresses `resolve` gave
+    and `scanner.netguard` checked; with a transport of its own, httpx also ignores proxy
+    variables (`HTTP_PROXY`...), whose proxy would resolve the name again.
     """
     limits = timeouts or Timeouts()
     return httpx.Client(
@@ -100,7 +102,7 @@ def make_client(
         ),
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
         follow_redirects=False,
-        transport=transport,
+        transport=PinnedTransport(resolve),
     )
 
 
@@ -128,7 +130,6 @@ class Fetcher:
         jitter: a random number in [0, 1) per backoff (tests pass a constant).
         max_body_bytes: longest body accepted, counted after decompression.
         clock: monotonic seconds, for deadlines.
-        resolve: host name to addresses, for the private-address check.
     """
 
     def __init__(
@@ -140,7 +141,6 @@ class Fetcher:
         jitter: Callable[[], float] = random.random,
         max_body_bytes: int = MAX_BODY_BYTES,
         clock: Callable[[], float] = time.monotonic,
-        resolve: Resolver = system_resolver,
     ) -> None:
         self._client = client
         self._policy = policy or RetryPolicy()
@@ -148,7 +148,6 @@ class Fetcher:
         self._jitter = jitter
         self._max_body_bytes = max_body_bytes
         self._clock = clock
-        self._resolve = resolve
         self._deadline: Deadline | None = None
         self.requests_made = 0
         """HTTP requests sent, retries and redirects included (for the scan summary)."""
@@ -218,11 +217,10 @@ class Fetcher:
         try:
             request = self._client.build_request("GET", url, headers=headers)
             for _hop in range(MAX_REDIRECTS + 1):
-                origin.check(request.url, self._resolve)
+                origin.check(request.url)
                 timeouts = self._deadline.cap(self._client.timeout) if self._deadline else None
                 request.extensions["timeout"] = (timeouts or self._client.timeout).as_dict()
-                self.requests_made += 1
-                response = self._client.send(request, stream=True)
+                response = self._send(request)
                 try:
                     if response.next_request is None:
                         return self._settle(url, response, previous, attempt)
@@ -232,10 +230,19 @@ class Fetcher:
             raise FetchError(url, f"more than {MAX_REDIRECTS} redirects", attempts=attempt)
         except (Refused, BodyError) as error:
             raise FetchError(url, error.reason, attempts=attempt) from None
-        except (httpx.TransportError, OSError) as error:  # OSError: the name did not resolve
+        except (httpx.TransportError, OSError) as error:  # OSError: any httpx did not map
             raise _Retry(f"{type(error).__name__}: {error}".rstrip(": "), None, None) from error
         except (httpx.HTTPError, httpx.InvalidURL) as error:  # a bad redirect URL, say
             raise FetchError(url, f"{type(error).__name__}: {error}", attempts=attempt) from error
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send `request`, counted unless its connection was refused before anything was sent."""
+        self.requests_made += 1
+        try:
+            return self._client.send(request, stream=True)
+        except Refused:
+            self.requests_made -= 1
+            raise
 
     def _settle(
         self, url: str, response: httpx.Response, previous: Validators | None, attempt: int

@@ -159,8 +159,8 @@ def test_a_board_name_resolving_to_a_link_local_address_is_refused() -> None:
         asked.append(host)
         return ["93.184.215.14", "169.254.169.254"]  # one bad address is enough
 
-    with make_client() as client:
-        fetcher = Fetcher(client, resolve=resolve)
+    with make_client(resolve=resolve) as client:
+        fetcher = Fetcher(client)
         with pytest.raises(FetchError, match=r"non-public address 169\.254\.169\.254"):
             fetcher.get("https://boards.example.org/v1/boards/acme/jobs")
 
